@@ -1,0 +1,1 @@
+"""ConText-style context detection with a data-driven trigger lexicon."""

@@ -1,0 +1,1 @@
+"""Structured Report reading: an immutable, typed content tree (see ``model``)."""

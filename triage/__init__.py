@@ -1,0 +1,1 @@
+"""msk-triage application core: settings, database, ingest, pipeline, CLI."""

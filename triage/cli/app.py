@@ -1,0 +1,27 @@
+"""The top-level ``msk-triage`` group; each command lives in its own module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from triage.cli.context import CliContext
+from triage.cli.rules_cmd import rules
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MSK_TRIAGE_CONFIG",
+    help="TOML settings file (MSK_TRIAGE_* variables override it).",
+)
+@click.version_option(package_name="msk-triage")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """Incidental MSK findings triage for ultrasound studies."""
+    ctx.obj = CliContext(config=config)
+
+
+cli.add_command(rules)

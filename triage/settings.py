@@ -1,0 +1,196 @@
+"""The one typed settings object.
+
+Built once at the entry point (``load_settings``) from, in rising priority: defaults, a
+TOML file (``--config`` or ``MSK_TRIAGE_CONFIG``), ``MSK_TRIAGE_*`` environment variables.
+Unknown keys and unknown ``MSK_TRIAGE_*`` variables are errors, with a suggestion, so a
+typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "MSK_TRIAGE_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message names every offending key."""
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    # storage
+    data_dir: Path = Field(Path("data"), description="archive, temp files, default SQLite")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite under data_dir"
+    )
+
+    # DICOM listener
+    ae_title: str = Field("MSKTRIAGE", min_length=1, max_length=16)
+    dicom_port: int = Field(11112, ge=1, le=65535)
+    bind_address: str = "0.0.0.0"  # noqa: S104 - a DICOM listener serves the network
+    allowed_calling_aets: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_associations: int = Field(16, ge=1, le=1000)
+    acse_timeout: float = Field(30.0, gt=0)
+    dimse_timeout: float = Field(60.0, gt=0)
+    network_timeout: float = Field(120.0, gt=0)
+    maximum_pdu_size: int = Field(
+        0, ge=0, description="advertised maximum PDU; 0 means unlimited (fastest)"
+    )
+    tls_certificate: Path | None = None
+    tls_private_key: Path | None = None
+    tls_ca_certificates: Path | None = None
+
+    # study stability and jobs
+    study_stable_seconds: float = Field(60.0, ge=0)
+    stability_sweep_seconds: float = Field(2.0, gt=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("allowed_calling_aets", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("ae_title")
+    @classmethod
+    def _ae_title(cls, value: str) -> str:
+        value = value.strip()
+        if not value or "\\" in value or any(ord(c) < 32 for c in value):
+            raise ValueError("an AE title is 1-16 printable characters without '\\'")
+        return value
+
+    @field_validator("allowed_calling_aets")
+    @classmethod
+    def _calling_aets(cls, value: list[str]) -> list[str]:
+        for aet in value:
+            if len(aet) > 16 or "\\" in aet:
+                raise ValueError(f"{aet!r} is not a valid AE title (1-16 characters)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings merges file and environment itself (so it can name the origin
+        # of a bad value and tests can pass an environ); only init values come in here.
+        return (init_settings,)
+
+    # derived values
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'msk-triage.db').resolve()}"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Partial files live here, on the archive's file system, never in /tmp."""
+        return self.data_dir / "tmp"
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+
+
+def load_settings(
+    config: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings or raise ``SettingsError`` naming every bad key."""
+    env = os.environ if environ is None else environ
+    if config is None and env.get(CONFIG_ENV):
+        config = Path(env[CONFIG_ENV])
+    names = sorted(Settings.model_fields)
+    problems: list[str] = []
+
+    file_values: dict[str, Any] = {}
+    if config is not None:
+        file_values = _read_toml(config)
+        for key in file_values:
+            if key not in Settings.model_fields:
+                problems.append(f"{config}: unknown key {key!r}{_suggest(key, names)}")
+
+    env_names = [ENV_PREFIX + n.upper() for n in names]
+    env_values: dict[str, str] = {}
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or key == CONFIG_ENV:
+            continue
+        if key not in env_names:
+            problems.append(f"unknown environment variable {key}{_suggest(key, env_names)}")
+        else:
+            env_values[key[len(ENV_PREFIX) :].lower()] = value
+    if problems:
+        raise SettingsError("\n".join(problems))
+
+    merged: dict[str, Any] = dict(file_values)
+    merged.update(env_values)
+    merged.update(overrides)
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "settings"
+            origin = (
+                f"{ENV_PREFIX}{key.upper()}"
+                if key in env_values
+                else (f"{key!r} in {config}" if key in file_values else key)
+            )
+            lines.append(f"{origin}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("\n".join(lines)) from None

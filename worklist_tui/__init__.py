@@ -1,0 +1,1 @@
+"""The Textual worklist; talks only to ``triage.worklist``."""
