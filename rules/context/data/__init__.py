@@ -1,0 +1,1 @@
+"""Packaged data for the context engine (the default trigger lexicon)."""
