@@ -52,6 +52,9 @@ class Decision(StrEnum):
     OUT_OF_SCOPE = "out_of_scope"
     BELOW_THRESHOLD = "below_threshold"
     SUPERSEDED = "superseded"
+    RESOLVED = "resolved"
+    MISSING_CONTEXT = "missing_context"
+    """A term without the nearby words its rule needs, or a code without its site."""
 
 
 @dataclass(frozen=True, slots=True)

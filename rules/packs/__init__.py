@@ -1,0 +1,1 @@
+"""Packaged rule packs (YAML data; see docs/rules.md)."""

@@ -1,0 +1,1 @@
+"""Declarative rule files: schema, vocabulary, units and the validating loader."""
