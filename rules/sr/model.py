@@ -81,7 +81,13 @@ class ContentItem:
     ``"1"``). ``sections`` is the chain of CONTAINER concept names from the root down to
     (not including) this item; ``section_role`` the role of the nearest recognised one.
     ``referenced_from`` is set on an item reached through a by-reference relationship:
-    the path of the item that referenced it.
+    the path of the item that referenced it (the copy keeps the target's own ``path``,
+    ``sections``, role and inherited context; its ``relationship`` is the reference's).
+
+    ``laterality`` (``"left" | "right" | "bilateral" | None``) and ``finding_sites`` are
+    inherited context: from HAS CONCEPT MOD Laterality / Finding Site on the item itself
+    or the nearest ancestor that has one (TID 5100 puts them on the section container),
+    else the document's header laterality. The nearest level that has any wins.
     """
 
     path: str
@@ -95,6 +101,8 @@ class ContentItem:
     sections: tuple[Code, ...] = ()
     section_role: SectionRole = SectionRole.UNKNOWN
     referenced_from: str | None = None
+    laterality: str | None = None
+    finding_sites: tuple[Code, ...] = ()
 
 
 class TextSource(StrEnum):
