@@ -37,8 +37,9 @@ from rules.engine.walk import ItemRef, TextSource, collect, laterality_of
 from rules.flags import Candidate, Decision, Evaluation, Evidence, Flag, Laterality
 from rules.ruleset.units import convert
 from rules.ruleset.vocabulary import FINDING_IDS, Priority
+from rules.sr import query
 from rules.sr.model import Code, ContentItem, Measurement, SectionRole, SRDocument, ValueType
-from rules.sr.vocab import Presence, vocabulary
+from rules.sr.vocab import Presence
 
 _QUOTE_MAX = 160
 _ROLE_RANK = {
@@ -373,7 +374,7 @@ def _coded_mentions(ref: ItemRef, rs: RuleSet, scope: ScopeCheck) -> list[_Menti
     pairs = rs.coded_index.get((item.concept, item.code), ())
     if not pairs:
         return []
-    presence = _presence(item)
+    presence = query.presence(item)
     evidence = Evidence(item.path, item.concept, _coded_text(item), None)
     out: list[_Mention] = []
     seen: set[str] = set()
@@ -499,19 +500,6 @@ def _compare(value: float, spec: MeasurementSpec) -> bool:
     if c == "<":
         return value < t
     return value <= t
-
-
-def _presence(item: ContentItem) -> Presence | None:
-    vocab = vocabulary()
-    for child in item.children:
-        if (
-            child.value_type is ValueType.CODE
-            and child.concept is not None
-            and child.code is not None
-            and (child.concept.value, child.concept.scheme) in vocab.presence_concepts
-        ):
-            return vocab.presence_values.get((child.code.value, child.code.scheme))
-    return None
 
 
 def _group_findings(parent: ContentItem | None) -> set[Code]:

@@ -88,8 +88,11 @@ def collect(doc: SRDocument, code_concepts: Set[Code], num_concepts: Set[Code]) 
                     codes.append(ItemRef(item, parent, *item_role(item), order))
             elif vt is ValueType.NUM and item.concept in num_concepts:
                 nums.append(ItemRef(item, parent, *item_role(item), order))
-            if item.children:
-                stack.extend((child, item) for child in reversed(item.children))
+            # A by-reference copy is also reached at its own place: counting it twice
+            # would double its evidence.
+            stack.extend(
+                (child, item) for child in reversed(item.children) if child.referenced_from is None
+            )
     for ht in doc.header_text:
         order += 1
         texts.append(
