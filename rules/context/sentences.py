@@ -11,7 +11,8 @@ all-capital text and hard-wrapped lines. The rules, in text order:
   after a bare list number ("1." opening an item), and "?" after a space ("? DVT" is a
   query, not an ending);
 - a number marker ("2." / "2)") after a space and before a word starts a new item even
-  without a full stop before it ("1. No DVT 2. Baker's cyst");
+  without a full stop before it ("1. No DVT 2. Baker's cyst"), except right after a
+  heading's colon ("IMPRESSION: 1. ...");
 - ";" and ":" do not split: they limit trigger scope instead (see the lexicon).
 
 Spans are trimmed of surrounding whitespace and never empty.
@@ -47,8 +48,9 @@ def split_sentences(text: str, abbreviations: Set[str]) -> list[tuple[int, int]]
                 continue
             cuts.append((m.start(), m.end()))
         elif kind == "item":
-            if not text[last : m.start()].strip():
-                continue
+            before = text[last : m.start()].rstrip()
+            if not before or before.endswith(":"):
+                continue  # the first item, or one right after its heading
             cuts.append((m.start(), m.start()))
         else:
             if not _ends_sentence(text, last, m.start(), m.group(), abbreviations):
