@@ -83,8 +83,17 @@ class Parsed:
 
 
 def add_problem(item: RawItem, reason: str) -> None:
+    """Note a problem on an item (several are kept one per line, each once)."""
     old = item.get(PROBLEM)
-    item[PROBLEM] = reason if not isinstance(old, str) else f"{old}; {reason}"
+    if not isinstance(old, str):
+        item[PROBLEM] = reason
+    elif reason not in old.split("\n"):
+        item[PROBLEM] = f"{old}\n{reason}"
+
+
+def problems_of(item: RawItem) -> list[str]:
+    old = item.get(PROBLEM)
+    return old.split("\n") if isinstance(old, str) else []
 
 
 def tag_str(tag: int) -> str:
@@ -301,8 +310,10 @@ def parse_dataset(
                 add_problem(item, f"value of {tag_str(tag)} is truncated")
                 if limit == n:
                     add_problem(top, "file is truncated")
-                pos = _resync(stack, top)
-                continue
+                if not sequence:
+                    pos = _resync(stack, top)
+                    continue
+                seq_end = limit  # read the items that are there
             if not sequence:
                 item[tag] = buf[start:seq_end]
                 pos = seq_end
@@ -340,8 +351,8 @@ def _resync(stack: list[_Frame], top: RawItem) -> int:
         stack.pop()
     end = stack[-1][2]
     assert end is not None
-    if len(stack) == 1:
-        add_problem(top, "data set could not be read to its end")
+    if len(stack) == 1 and "file is truncated" not in problems_of(top):
+        add_problem(top, "the rest of the data set could not be read")
     return end
 
 

@@ -29,7 +29,15 @@ from pydicom.dataset import Dataset
 from rules.sr import _tags as tags
 from rules.sr._charset import DEFAULT as DEFAULT_CHARSET
 from rules.sr._charset import Charset, TextDecodeError, charset_for
-from rules.sr._dicom import PROBLEM, NotDicomError, Parsed, RawItem, RawValue, parse_file
+from rules.sr._dicom import (
+    PROBLEM,
+    NotDicomError,
+    Parsed,
+    RawItem,
+    RawValue,
+    parse_file,
+    problems_of,
+)
 from rules.sr._from_dataset import parsed_from_dataset
 from rules.sr.model import (
     Code,
@@ -201,9 +209,7 @@ class _Reader:
         self.vocab = vocabulary()
         self.problems: list[ReadProblem] = [ReadProblem("file", p) for p in parsed.problems]
         self.ul = Struct(("<" if parsed.little_endian else ">") + "I")
-        top_problem = self.ds.get(PROBLEM)
-        if isinstance(top_problem, str):
-            self.problems.append(ReadProblem("file", top_problem))
+        self.problems.extend(ReadProblem("file", p) for p in problems_of(self.ds))
         self.charset = self._charset(self.ds, DEFAULT_CHARSET, "SpecificCharacterSet")
         meta = parsed.meta
         self.meta_sop_class = self._uid(meta.get(tags.MEDIA_SOP_CLASS))
@@ -266,7 +272,7 @@ class _Reader:
         ):
             raise _SkipItemError(f"{what} has no usable code value or coding scheme")
         if PROBLEM in item:
-            raise _SkipItemError(f"{what}: {item[PROBLEM]!s}")
+            raise _SkipItemError(f"{what}: {'; '.join(problems_of(item))}")
         key = (value, scheme, meaning, charset)
         info = _CODE_CACHE.get(key)
         if info is not None:
@@ -434,7 +440,7 @@ class _Reader:
             raw, path, parent_index, depth, charset = stack.pop()
             parent = nodes[parent_index]
             if PROBLEM in raw:
-                problems.append(ReadProblem(path, str(raw[PROBLEM])))
+                problems.extend(ReadProblem(path, p) for p in problems_of(raw))
             if tags.SPECIFIC_CHARACTER_SET in raw:
                 charset = self._charset(raw, charset, path)
             relationship = _RELATIONSHIPS.get(_hashable(raw.get(tags.RELATIONSHIP_TYPE)))
@@ -521,17 +527,18 @@ class _Reader:
             return None  # allowed: the reason is in a Numeric Value Qualifier
         item = values[0]
         if PROBLEM in item:
-            raise _SkipItemError(f"measured value: {item[PROBLEM]!s}")
+            raise _SkipItemError(f"measured value: {'; '.join(problems_of(item))}")
         number = item.get(tags.NUMERIC_VALUE)
         if not isinstance(number, bytes | str):
             raise _SkipItemError("measured value without a Numeric Value")
-        first = number.split(b"\\")[0] if isinstance(number, bytes) else number.split("\\")[0]
+        text = number.decode("ascii", "replace") if isinstance(number, bytes) else number
+        text = text.split("\\")[0].strip(" \x00")
         try:
-            value = float(first)
+            value = float(text)
         except ValueError:
-            raise _SkipItemError(f"Numeric Value {number[:32]!r} is not a number") from None
+            raise _SkipItemError(f"Numeric Value {text[:32]!r} is not a number") from None
         if not math.isfinite(value):
-            raise _SkipItemError(f"Numeric Value {number[:32]!r} is not finite")
+            raise _SkipItemError(f"Numeric Value {text[:32]!r} is not finite")
         unit: Code | None = None
         if tags.MEASUREMENT_UNITS_CODE_SEQUENCE in item:
             unit = self._code_info(
