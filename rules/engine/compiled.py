@@ -39,6 +39,7 @@ class PhraseGroup:
     exclusions)."""
     label: str
     """The group's first declared phrase, for explanations."""
+    same_clause: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,8 @@ def compile_rules(loaded: LoadedRules) -> RuleSet:
                     TermEntry(idx, abbr, exact)
                 )
         near = tuple(
-            PhraseGroup(_group(table, g.terms), g.within, g.terms[0].text) for g in rule.match.near
+            PhraseGroup(_group(table, g.terms), g.within, g.terms[0].text, g.same_clause)
+            for g in rule.match.near
         )
         exclude = tuple(
             PhraseGroup(

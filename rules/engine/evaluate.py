@@ -11,6 +11,7 @@ ones are grouped into one flag per finding, and ``ruptured_bakers_cyst`` superse
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -42,6 +43,7 @@ from rules.sr.model import Code, ContentItem, Measurement, SectionRole, SRDocume
 from rules.sr.vocab import Presence
 
 _QUOTE_MAX = 160
+_SIDE_WORD = re.compile(r"\b(left|right|lt|rt|bilateral|bilaterally)\b", re.IGNORECASE)
 _ROLE_RANK = {
     SectionRole.IMPRESSION: 0,
     SectionRole.FINDINGS: 0,
@@ -88,7 +90,29 @@ def evaluate_document(doc: SRDocument, rs: RuleSet, ctx: ContextPort) -> Evaluat
         mentions.extend(_coded_mentions(ref, rs, scope))
     for ref in parts.nums:
         mentions.extend(_measurement_mentions(ref, rs, scope))
+    if any(m.decision is Decision.FLAGGED and m.laterality is None for m in mentions):
+        side = _document_side(parts.texts)
+        if side is not None:
+            mentions = [
+                replace(m, laterality=side)
+                if m.decision is Decision.FLAGGED and m.laterality is None
+                else m
+                for m in mentions
+            ]
     return _assemble(mentions, rs)
+
+
+def _document_side(texts: Sequence[TextSource]) -> Laterality | None:
+    """The one side a unilateral report talks about ("Right lower extremity venous
+    duplex ... There is a Baker's cyst"), for mentions that name none; None when the
+    report names both sides or none."""
+    sides: set[Laterality] = set()
+    for src in texts:
+        for word in _SIDE_WORD.findall(src.text):
+            sides.add(LATERALITY_WORDS[word.lower()])
+        if src.laterality is not None:
+            sides.add(src.laterality)
+    return sides.pop() if len(sides) == 1 else None
 
 
 # --- free text ------------------------------------------------------------------------
@@ -175,12 +199,12 @@ def _decide_text(
     if why is not None:
         return no(Decision.OUT_OF_SCOPE, why)
     for group in rule.exclude:
-        veto = _find_group(group, m, sentence.matches)
+        veto = _find_group(group, m, sentence.matches, tt)
         if veto is not None:
             return no(Decision.EXCLUDED, f"excluded by {_words(tt, veto)!r} in {quote}")
     lo, hi = m.start, m.end
     for group in rule.near:
-        found = _find_group(group, m, sentence.matches)
+        found = _find_group(group, m, sentence.matches, tt)
         if found is None:
             where = f"within {group.within} words" if group.within else "in the sentence"
             return no(
@@ -262,7 +286,7 @@ def _recommends(rs: RuleSet, tt: TokenizedText, m: PhraseMatch, sentence: _Sente
 
 
 def _find_group(
-    group: PhraseGroup, m: PhraseMatch, matches: Sequence[PhraseMatch]
+    group: PhraseGroup, m: PhraseMatch, matches: Sequence[PhraseMatch], tt: TokenizedText
 ) -> PhraseMatch | None:
     """The nearest match of ``group`` allowed by its window, if any."""
     best: PhraseMatch | None = None
@@ -272,17 +296,29 @@ def _find_group(
             continue
         overlap = x.start < m.end and m.start < x.end
         gap = 0 if overlap else (m.start - x.end if x.end <= m.start else x.start - m.end)
-        if group.within is not None and (gap > group.within or (group.within == 0 and not overlap)):
-            continue
+        if group.within is not None:
+            if gap > group.within or (group.within == 0 and not overlap):
+                continue
+            if (
+                group.same_clause
+                and not overlap
+                and (
+                    tt.clause_break(x.end - 1, m.start)
+                    if x.end <= m.start
+                    else tt.clause_break(m.end - 1, x.start)
+                )
+            ):
+                continue
         if gap < best_gap:
             best, best_gap = x, gap
     return best
 
 
 def _text_laterality(tt: TokenizedText, m: PhraseMatch, sentence: _Sentence) -> Laterality | None:
-    """The side named nearest the mention in its sentence ("left and right" = both)."""
+    """The side named nearest the mention in its sentence, preferring its own clause
+    ("Left thigh hematoma, right thigh normal"); "left and right" means both."""
     best: Laterality | None = None
-    best_gap = 1 << 30
+    best_gap = (True, 1 << 30)
     toks = tt.tokens
     for k in range(sentence.tok_lo, sentence.tok_hi):
         side = LATERALITY_WORDS.get(toks[k])
@@ -295,7 +331,12 @@ def _text_laterality(tt: TokenizedText, m: PhraseMatch, sentence: _Sentence) -> 
             and LATERALITY_WORDS.get(toks[k + 2], side) not in (side, Laterality.BILATERAL)
         ):
             side = Laterality.BILATERAL
-        gap = m.start - k if k < m.start else k - m.end + 1 if k >= m.end else 0
+        if k < m.start:
+            gap = (tt.clause_break(k, m.start), m.start - k)
+        elif k >= m.end:
+            gap = (tt.clause_break(m.end - 1, k), k - m.end + 1)
+        else:
+            gap = (False, 0)
         if gap < best_gap:
             best, best_gap = side, gap
     return best

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from rules.ruleset.lexical import TOKEN, normalise_token
 
 _HARD_BREAK = re.compile(r"[.,;:!?]")
+_CLAUSE_BREAK = re.compile(r"[,;]")
 _APOSTROPHE_CHARS = ("'", "’")
 
 
@@ -37,6 +38,10 @@ class TokenizedText:
     def hard_break_between(self, i: int) -> bool:
         """True when hard punctuation separates token ``i`` from token ``i + 1``."""
         return _HARD_BREAK.search(self.text, self.ends[i], self.starts[i + 1]) is not None
+
+    def clause_break(self, left: int, right: int) -> bool:
+        """True when "," or ";" stands between token ``left`` and token ``right``."""
+        return _CLAUSE_BREAK.search(self.text, self.ends[left], self.starts[right]) is not None
 
 
 def tokenize(text: str) -> TokenizedText:
