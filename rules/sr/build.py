@@ -12,6 +12,7 @@ Content is made of small item constructors (``text``, ``code``, ``num``, ``conta
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -558,7 +559,7 @@ def _copy(ds: Dataset, undefined_lengths: bool) -> Dataset:
     """A copy whose sequences (not their leaf values) are new objects, so flags can be
     set and the file meta changed without touching the caller's dataset. Iterative."""
     top = Dataset()
-    top.file_meta = FileMetaDataset(ds.file_meta)
+    top.file_meta = copy.deepcopy(ds.file_meta)
     stack = [(ds, top)]
     while stack:
         source, target = stack.pop()
