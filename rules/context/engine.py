@@ -152,8 +152,11 @@ def _resolve(nearest: dict[TriggerCategory, tuple[int, _Hit]], sentence: str) ->
         negated = True
         cue(_C.RESOLVED)
     if _C.UNCERTAINTY in nearest:
-        possible = True
-        cue(_C.UNCERTAINTY)
+        u = nearest[_C.UNCERTAINTY][1]
+        # "No collection to suggest abscess": the hedge is itself negated.
+        if hit is None or hit.hedged or not hit.lo <= u.start < hit.hi:
+            possible = True
+            cue(_C.UNCERTAINTY)
 
     temporality = Temporality.CURRENT
     hist = nearest.get(_C.HISTORICAL) if _C.CURRENT not in nearest else None

@@ -211,7 +211,8 @@ class _Plain:
         self.scalars = yaml.constructor.SafeConstructor()
 
     def convert(self, node: yaml.Node, path: tuple[str | int, ...]) -> object:
-        self.lines[path] = node.start_mark.line + 1
+        # A mapping value keeps the line of its key (already recorded).
+        self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, object] = {}
             for key_node, value_node in node.value:
@@ -224,7 +225,6 @@ class _Plain:
                     self.errors.append(f"{self.source}:{line}: duplicate key '{key}'")
                 self.lines[(*path, key)] = line
                 out[key] = self.convert(value_node, (*path, key))
-            self.lines[path] = node.start_mark.line + 1
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
