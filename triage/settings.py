@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     maximum_pdu_size: int = Field(
         0, ge=0, description="advertised maximum PDU; 0 means unlimited (fastest)"
     )
+    pdu_receive_limit: int = Field(
+        64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="longest PDU read when maximum_pdu_size is 0; a longer one drops the peer",
+    )
     tls_certificate: Path | None = None
     tls_private_key: Path | None = None
     tls_ca_certificates: Path | None = None

@@ -8,6 +8,7 @@ import click
 
 from triage.cli.context import CliContext
 from triage.cli.rules_cmd import rules
+from triage.cli.serve_cmd import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,3 +26,4 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 
 
 cli.add_command(rules)
+cli.add_command(serve)

@@ -1,0 +1,160 @@
+"""``msk-triage serve``: the DICOM listener and the scheduled jobs in one process.
+
+``run_service`` is the whole life cycle (database, ingest, listener, optional scheduler,
+signals, orderly stop), so a listener-only command is one more ``click`` command that
+calls it with ``scheduler=False``.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from triage.cli.context import CliContext, pass_cli
+from triage.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from dicom_listener.server import Listener
+
+LOGGER = logging.getLogger("triage.serve")
+
+DEFAULT_GRACE_SECONDS = 30.0
+
+
+class StopRequest:
+    """Set by SIGTERM/SIGINT; a second signal asks to stop at once."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.hurry = threading.Event()
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.stop.is_set():
+            LOGGER.warning("%s again: aborting running associations", name)
+            self.hurry.set()
+        else:
+            LOGGER.info("%s received: stopping", name)
+            self.stop.set()
+
+
+@contextmanager
+def stop_signals() -> Iterator[StopRequest]:
+    """Route SIGTERM and SIGINT to a ``StopRequest`` (main thread only)."""
+    request = StopRequest()
+    previous = {sig: signal.signal(sig, request) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield request
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) -> None:
+    """Run until SIGTERM/SIGINT; raise ``click.ClickException`` when it cannot start."""
+    # Imported here, so other commands do not pay for pynetdicom and the database layer.
+    from dicom_listener.policy import ListenerConfigError, build_policy
+    from dicom_listener.server import Listener
+    from triage.db.engine import make_engine
+    from triage.db.migrate import upgrade
+    from triage.ingest.service import Ingestor
+
+    with stop_signals() as request:
+        try:
+            policy = build_policy(settings)  # bad TLS files etc. before touching the database
+        except ListenerConfigError as exc:
+            raise click.ClickException(f"invalid listener settings: {exc}") from None
+
+        engine = make_engine(settings)
+        try:
+            try:
+                upgrade(engine)
+            except Exception as exc:
+                raise click.ClickException(
+                    f"cannot prepare the database {_safe_url(settings)}: {exc}"
+                ) from None
+            listener = Listener(settings, Ingestor(settings=settings, engine=engine), policy=policy)
+            _start_listener(listener, settings)
+            for warning in listener.policy.warnings:
+                LOGGER.warning("%s", warning)
+            jobs = _start_scheduler(settings, engine) if scheduler else None
+            try:
+                host, port = listener.address
+                LOGGER.info(
+                    "msk-triage is receiving as AE title %s on %s:%d%s; SIGTERM or Ctrl-C stops",
+                    settings.ae_title,
+                    host,
+                    port,
+                    " with the scheduler" if jobs is not None else "",
+                )
+                request.stop.wait()
+            finally:
+                _stop(listener, jobs, grace_seconds, request)
+        finally:
+            engine.dispose()
+
+
+def _start_listener(listener: Listener, settings: Settings) -> None:
+    where = f"{settings.bind_address}:{settings.dicom_port}"
+    try:
+        listener.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"cannot listen on {where}: the port is already in use "
+                "(another msk-triage or DICOM listener?); set MSK_TRIAGE_DICOM_PORT"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise click.ClickException(
+                f"cannot listen on {where}: permission denied (ports below 1024 need "
+                "privileges); set MSK_TRIAGE_DICOM_PORT"
+            ) from None
+        raise click.ClickException(f"cannot listen on {where}: {exc.strerror or exc}") from None
+
+
+def _start_scheduler(settings: Settings, engine: Engine) -> Any:
+    from triage.scheduler import build_scheduler
+
+    jobs = build_scheduler(settings, engine)
+    jobs.start()
+    return jobs
+
+
+def _stop(listener: Listener, jobs: Any, grace_seconds: float, request: StopRequest) -> None:
+    if listener.running:
+        LOGGER.info("no longer accepting associations")
+        if not listener.stop(grace_seconds, hurry=request.hurry):
+            LOGGER.warning("some associations were aborted at shutdown")
+    if jobs is not None:
+        jobs.shutdown(wait=True)
+    LOGGER.info("stopped")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+@click.command()
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_GRACE_SECONDS,
+    show_default=True,
+    help="Seconds running associations get to finish after SIGTERM/SIGINT.",
+)
+@pass_cli
+def serve(cli: CliContext, grace: float) -> None:
+    """Receive studies (DICOM listener) and run the scheduled jobs until stopped."""
+    run_service(cli.settings(), scheduler=True, grace_seconds=grace)
