@@ -98,13 +98,15 @@ def load_files(paths: Sequence[Path]) -> LoadedRules:
             sources.append((str(path), path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(RuleError(str(path), 0, f"cannot read: {exc}"))
-    try:
-        loaded = load_texts(sources)
-    except RuleSetError as exc:
-        errors.extend(exc.errors)
     if errors:
+        # Validate what could be read too, so one run reports every problem.
+        if sources:
+            try:
+                load_texts(sources)
+            except RuleSetError as exc:
+                errors.extend(exc.errors)
         raise RuleSetError(errors)
-    return loaded
+    return load_texts(sources)
 
 
 def load_texts(sources: Sequence[tuple[str, str]]) -> LoadedRules:
