@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from triage.cli.rules_check import check_cmd
 from triage.cli.rules_context import context_cmd
+from triage.cli.rules_explain import explain_cmd
 
 
 @click.group()
@@ -12,4 +14,6 @@ def rules() -> None:
     """Validate rule files and see what the rules make of reports."""
 
 
+rules.add_command(check_cmd)
+rules.add_command(explain_cmd)
 rules.add_command(context_cmd)
