@@ -1,0 +1,1 @@
+"""Keyword-only database functions, one module per area; callers own the transaction."""

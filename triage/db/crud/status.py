@@ -1,0 +1,44 @@
+"""Counts for ``msk-triage status``; each is one indexed query.
+
+``count_flagged_studies`` and ``count_open_items`` count worklist items, which the
+pipeline creates (one per flagged study); until it runs they are honestly zero.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from triage.db.models import PENDING_STATES, Instance, ItemState, Study, WorklistItem
+
+
+def count_studies(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Study)).one()
+
+
+def count_instances(session: Session) -> int:
+    """Distinct SOP instances stored (each counted once, whatever its revisions)."""
+    return session.exec(
+        select(func.count()).select_from(Instance).where(col(Instance.is_latest).is_(True))
+    ).one()
+
+
+def count_pending_studies(session: Session) -> int:
+    """Received but not yet triaged: still receiving, or stable and waiting."""
+    return session.exec(
+        select(func.count())
+        .select_from(Study)
+        .where(col(Study.triage_state).in_([s.value for s in PENDING_STATES]))
+    ).one()
+
+
+def count_flagged_studies(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(WorklistItem)).one()
+
+
+def count_open_items(session: Session) -> int:
+    return session.exec(
+        select(func.count())
+        .select_from(WorklistItem)
+        .where(col(WorklistItem.state) != ItemState.CLOSED.value)
+    ).one()

@@ -1,0 +1,82 @@
+"""The database engine, made from the settings at the entry point (never at import).
+
+SQLite (the default, under the data dir) runs in WAL mode with ``synchronous=FULL``: a
+commit is on disk before we acknowledge anything. PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from triage.settings import Settings
+
+# How long a writer waits for SQLite's single write lock before giving up (ms).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Execution option: begin SQLite transactions with BEGIN IMMEDIATE (take the write lock
+# first). A transaction that reads and then writes otherwise fails at once with
+# SQLITE_BUSY_SNAPSHOT when another writer committed in between, instead of waiting.
+IMMEDIATE = "msk_triage_sqlite_immediate"
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(settings, url.render_as_string(hide_password=False))
+    if url.get_backend_name() == "postgresql":
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        return create_engine(
+            url,
+            hide_parameters=True,  # errors and logs must not carry patient names
+            pool_size=5,
+            max_overflow=max(10, settings.max_associations),
+            pool_recycle=3600,
+        )
+    raise ValueError(
+        f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql+psycopg"
+    )
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine whose transactions take SQLite's write lock up front (no-op elsewhere)."""
+    return engine.execution_options(**{IMMEDIATE: True})
+
+
+def _sqlite_engine(settings: Settings, url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        hide_parameters=True,  # errors and logs must not carry patient names
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=5,
+        max_overflow=max(10, settings.max_associations),
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
+        # We issue BEGIN ourselves (below); pysqlite's own implicit BEGIN is turned off.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        options: dict[str, Any] = dict(conn.get_execution_options())
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
+
+    return engine

@@ -1,0 +1,339 @@
+"""Durable ingest of one DICOM object: archive file + index row, or nothing.
+
+The protocol for each object (DESIGN.md, durability rules):
+
+1. parse and validate the header (UIDs against the grammar) - refusals write nothing;
+2. compare the digest with the latest stored revision: identical means ``DUPLICATE``;
+3. write a temp file in the temp dir and fsync it (outside any database lock);
+4. in one short transaction: reserve (SOP instance, revision) through the unique
+   constraint, rename the temp file into the archive, fsync the folder, update the
+   study (stability due time, content revision, re-triage), then commit;
+5. success only after the commit; on any failure before it the file and the row go.
+
+Races between associations, threads and processes are settled by the database: a
+second writer of the same (SOP instance, revision) finds it taken and starts over at 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from triage.db.crud import index
+from triage.db.engine import writer
+from triage.db.models import InstanceSource
+from triage.ingest.archive import Archive, remove_stale_temp
+from triage.ingest.header import HeaderError, InstanceHeader
+from triage.ingest.payload import BytesPayload, CopiedFile, MovedFile, Payload
+from triage.ingest.result import IngestOutcome, IngestResult, StoreStatus
+from triage.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Attempts at the reserve-and-commit step when writers collide or the database asks
+# for a retry (deadlock, serialization failure, a dropped connection).
+MAX_ATTEMPTS = 6
+# Temp files untouched for this long belong to no one in flight.
+STALE_TEMP_SECONDS = 3600.0
+# Bound on the cached study/series ids (they never change once committed).
+_CACHE_LIMIT = 50_000
+# SQLSTATEs that ask the client to retry the transaction.
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _TakenError(Exception):
+    """The (SOP instance, revision) was reserved by a concurrent writer."""
+
+
+class Ingestor:
+    """Stores DICOM objects durably and indexes them; safe to share between threads."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        clock: Callable[[], datetime] = utc_now,
+        stale_temp_seconds: float = STALE_TEMP_SECONDS,
+    ) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._writer = writer(engine)
+        self._clock = clock
+        self._stable = timedelta(seconds=settings.study_stable_seconds)
+        self.archive = Archive(
+            data_dir=settings.data_dir, archive_dir=settings.archive_dir, tmp_dir=settings.tmp_dir
+        )
+        self.archive.prepare()
+        removed = remove_stale_temp(settings.tmp_dir, older_than_seconds=stale_temp_seconds)
+        if removed:
+            log.info("removed %d stale temp file(s) from %s", removed, settings.tmp_dir)
+        self._study_ids: dict[str, int] = {}
+        self._series_ids: dict[str, tuple[int, int]] = {}
+        self._cache_lock = threading.Lock()
+
+    # public API ---------------------------------------------------------------------
+    def ingest_bytes(self, data: bytes, *, calling_ae: str, source: str = "dicom") -> IngestResult:
+        """Store Part 10 bytes (preamble, file meta and data set as received)."""
+        return self._ingest(BytesPayload(data, self.archive), calling_ae, source)
+
+    def ingest_file(
+        self, path: Path, *, calling_ae: str, source: str = "dicom", move: bool = False
+    ) -> IngestResult:
+        """Store a Part 10 file. ``move``: the file is ours (renamed in or deleted);
+        otherwise it is copied and left alone."""
+        payload: Payload = MovedFile(path, self.archive) if move else CopiedFile(path, self.archive)
+        return self._ingest(payload, calling_ae, source)
+
+    # the protocol -------------------------------------------------------------------
+    def _ingest(self, payload: Payload, calling_ae: str, source: str) -> IngestResult:
+        header: InstanceHeader | None = None
+        try:
+            origin = InstanceSource(source)
+            header = payload.header()
+            result = self._store(header, payload, calling_ae.strip(), origin)
+        except HeaderError as exc:
+            result = _refused(exc.status, exc.reason)
+        except Exception as exc:
+            result = _refused(StoreStatus.OUT_OF_RESOURCES, _describe(exc), header)
+            log.debug("ingest failure", exc_info=True)
+        finally:
+            payload.discard()
+        if not result.ok:
+            # The caller reports refusals too; failures of our own deserve an error here.
+            level = logging.ERROR if result.status is StoreStatus.OUT_OF_RESOURCES else logging.INFO
+            log.log(
+                level,
+                "not stored (from %s, %s): 0x%04X %s [SOP Instance UID %s]",
+                calling_ae,
+                source,
+                result.status,
+                result.reason,
+                result.sop_instance_uid or "unknown",
+            )
+        return result
+
+    def _store(
+        self, header: InstanceHeader, payload: Payload, calling_ae: str, source: InstanceSource
+    ) -> IngestResult:
+        digest, size = payload.digest()
+        last_error: Exception | None = None
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                time.sleep(min(0.2, 0.005 * 2**attempt))
+            with self._engine.connect() as conn:
+                latest = index.latest_revision(conn, sop_instance_uid=header.sop_instance_uid)
+            if latest is not None and latest.content_digest == digest:
+                self._ensure_archived(latest.archive_path, payload)
+                return _result(header, IngestOutcome.DUPLICATE, latest.revision)
+            revision = 0 if latest is None else latest.revision + 1
+            temp = payload.synced_temp()
+            try:
+                self._commit(header, temp, revision, latest, digest, size, calling_ae, source)
+            except _TakenError:
+                continue
+            except DBAPIError as exc:
+                if not _retryable(exc):
+                    raise
+                if isinstance(exc, IntegrityError):
+                    self._forget_ids()  # a cached id may point at a row that is gone
+                last_error = exc
+                log.debug("retrying after %s", type(exc.orig).__name__)
+                continue
+            payload.placed()
+            outcome = IngestOutcome.STORED if latest is None else IngestOutcome.REVISION
+            log.debug("stored %s revision %d", header.sop_instance_uid, revision)
+            return _result(header, outcome, revision)
+        raise RuntimeError(
+            f"gave up after {MAX_ATTEMPTS} attempts"
+            + (f" ({_describe(last_error)})" if last_error else " (concurrent writers)")
+        )
+
+    def _commit(
+        self,
+        header: InstanceHeader,
+        temp: Path,
+        revision: int,
+        latest: index.LatestRevision | None,
+        digest: str,
+        size: int,
+        calling_ae: str,
+        source: InstanceSource,
+    ) -> None:
+        now = self._clock()
+        due = now + self._stable
+        relative = self.archive.relative_path(
+            study_uid=header.study.study_instance_uid,
+            series_uid=header.series.series_instance_uid,
+            sop_uid=header.sop_instance_uid,
+            revision=revision,
+        )
+        with self._writer.connect() as conn:
+            tx = conn.begin()
+            placed = False
+            try:
+                study_id, series_id = self._ids(conn, header, now, due)
+                instance_id = index.insert_instance(
+                    conn,
+                    study_id=study_id,
+                    series_id=series_id,
+                    sop_instance_uid=header.sop_instance_uid,
+                    revision=revision,
+                    sop_class_uid=header.sop_class_uid,
+                    transfer_syntax_uid=header.transfer_syntax_uid,
+                    instance_number=header.instance_number,
+                    size_bytes=size,
+                    content_digest=digest,
+                    archive_path=relative,
+                    calling_ae=calling_ae,
+                    source=source.value,
+                    received_at=now,
+                )
+                if instance_id is None:
+                    raise _TakenError
+                # The reservation is ours until commit: no one else writes this path.
+                self.archive.place(temp, relative)
+                placed = True
+                moved_from = None
+                if latest is not None:
+                    index.supersede_revisions(
+                        conn, sop_instance_uid=header.sop_instance_uid, below=revision
+                    )
+                    if latest.study_id != study_id:
+                        moved_from = latest.study_id
+                index.record_content_change(
+                    conn,
+                    study_id=study_id,
+                    now=now,
+                    stable_due_at=due,
+                    instance_delta=1 if latest is None or moved_from is not None else 0,
+                    attributes=header.study,
+                    correct=latest is not None,
+                    modality=header.series.modality,
+                )
+                if moved_from is not None:  # a SOP instance re-sent under another study
+                    index.record_content_change(
+                        conn, study_id=moved_from, now=now, stable_due_at=due, instance_delta=-1
+                    )
+            except BaseException:
+                _quietly(tx.rollback)
+                if placed:
+                    self.archive.remove(relative)
+                raise
+            try:
+                tx.commit()
+            except Exception:
+                # The commit may have happened even though it reported failure: look
+                # before deleting a file an index row might now point to.
+                committed = self._committed(header.sop_instance_uid, revision, digest)
+                if committed is not True:
+                    if committed is False:
+                        self.archive.remove(relative)
+                    raise
+        self._remember_ids(header, study_id, series_id)
+
+    # helpers ------------------------------------------------------------------------
+    def _ids(
+        self, conn: Connection, header: InstanceHeader, now: datetime, due: datetime
+    ) -> tuple[int, int]:
+        cached = self._series_ids.get(header.series.series_instance_uid)
+        if cached is not None:
+            series_id, study_id = cached
+            return study_id, series_id
+        study_id_or_none = self._study_ids.get(header.study.study_instance_uid)
+        if study_id_or_none is None:
+            study_id = index.ensure_study(conn, attributes=header.study, now=now, stable_due_at=due)
+        else:
+            study_id = study_id_or_none
+        series_id, study_id = index.ensure_series(
+            conn, study_id=study_id, attributes=header.series, now=now
+        )
+        return study_id, series_id
+
+    def _remember_ids(self, header: InstanceHeader, study_id: int, series_id: int) -> None:
+        with self._cache_lock:
+            if len(self._series_ids) >= _CACHE_LIMIT:
+                self._series_ids.clear()
+                self._study_ids.clear()
+            self._study_ids.setdefault(header.study.study_instance_uid, study_id)
+            self._series_ids[header.series.series_instance_uid] = (series_id, study_id)
+
+    def _forget_ids(self) -> None:
+        with self._cache_lock:
+            self._series_ids.clear()
+            self._study_ids.clear()
+
+    def _committed(self, sop_instance_uid: str, revision: int, digest: str) -> bool | None:
+        """Whether our row exists; None when the database cannot tell us now."""
+        try:
+            with self._engine.connect() as conn:
+                latest = index.latest_revision(conn, sop_instance_uid=sop_instance_uid)
+        except Exception:
+            return None
+        return (
+            latest is not None and latest.revision >= revision and latest.content_digest == digest
+        )
+
+    def _ensure_archived(self, relative: str, payload: Payload) -> None:
+        """An identical re-send: put the file back if it went missing from the archive."""
+        if self.archive.exists(relative):
+            return
+        self.archive.place(payload.synced_temp(), relative)
+        payload.placed()
+        log.warning("restored missing archive file %s from an identical re-send", relative)
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated or isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+def _describe(exc: BaseException) -> str:
+    # SQLAlchemy errors carry statement parameters (patient names); the driver's
+    # message does not.
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return f"database error: {type(exc.orig).__name__}: {str(exc.orig).strip()[:300]}"
+    if isinstance(exc, OSError):
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _quietly(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except Exception:
+        log.debug("ignored error during cleanup", exc_info=True)
+
+
+def _refused(
+    status: StoreStatus, reason: str, header: InstanceHeader | None = None
+) -> IngestResult:
+    return IngestResult(
+        status=status,
+        outcome=IngestOutcome.REFUSED,
+        reason=reason,
+        sop_instance_uid=header.sop_instance_uid if header else None,
+        study_instance_uid=header.study.study_instance_uid if header else None,
+    )
+
+
+def _result(header: InstanceHeader, outcome: IngestOutcome, revision: int) -> IngestResult:
+    return IngestResult(
+        status=StoreStatus.SUCCESS,
+        outcome=outcome,
+        sop_instance_uid=header.sop_instance_uid,
+        study_instance_uid=header.study.study_instance_uid,
+        revision=revision,
+    )

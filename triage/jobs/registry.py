@@ -1,0 +1,30 @@
+"""Every scheduled job, with its fixed id and how often it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from triage import stability
+from triage.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    id: str
+    func: Callable[..., Any]  # module-level; keywords engine and settings
+    interval_seconds: Callable[[Settings], float]
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec(
+        id=stability.JOB_ID,
+        func=stability.advance_stable_studies,
+        interval_seconds=lambda settings: settings.stability_sweep_seconds,
+    ),
+)
+
+
+def job_ids() -> list[str]:
+    return [spec.id for spec in JOBS]
