@@ -7,6 +7,7 @@ can be checked against them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 from pydicom.uid import (
     JPEG2000,
@@ -68,10 +69,11 @@ RETIRED_STORAGE_KEYWORDS: dict[str, str] = {
     "1.2.840.10008.5.1.4.1.1.3": "UltrasoundMultiFrameImageStorageRetired",
 }
 
-# (UID, name) in order of preference when a peer proposes several in one context:
-# uncompressed and lossless first, so our choice never makes a sender compress lossily;
-# a lossy syntax is accepted when it is the only one proposed (the object is already
-# lossy). We store the bytes as received and never decode pixel data.
+# (UID, name). When a peer proposes several in one context we take the first one *it*
+# proposed that we support (``follow_requestor_order``): senders put the syntax they
+# hold the object in first, so it arrives without being transcoded (a sender may be
+# unable to decompress, and decompressing a lossy image only makes it bigger). We store
+# the bytes as received and never decode pixel data.
 TRANSFER_SYNTAXES: tuple[tuple[str, str], ...] = (
     (ExplicitVRLittleEndian, "Explicit VR Little Endian"),
     (ImplicitVRLittleEndian, "Implicit VR Little Endian"),
@@ -106,6 +108,25 @@ def register_retired_classes() -> None:
         for uid, keyword in RETIRED_STORAGE_KEYWORDS.items():
             if getattr(sop_class, keyword, None) is None:
                 register_uid(uid, keyword, StorageServiceClass)
+
+
+def follow_requestor_order(
+    requested: Sequence[PresentationContext], supported: Sequence[PresentationContext]
+) -> list[PresentationContext]:
+    """``supported`` with each context's transfer syntaxes in the order the requestor
+    proposed them (pynetdicom accepts the first of the *acceptor's* list it finds)."""
+    proposed: dict[str, list[str]] = {}
+    for cx in requested:
+        order = proposed.setdefault(str(cx.abstract_syntax), [])
+        order += [str(ts) for ts in cx.transfer_syntax if str(ts) not in order]
+    result = []
+    for cx in supported:
+        ours = [str(ts) for ts in cx.transfer_syntax]
+        theirs = proposed.get(str(cx.abstract_syntax))
+        if theirs:
+            ours = [ts for ts in theirs if ts in ours] + [ts for ts in ours if ts not in theirs]
+        result.append(build_context(str(cx.abstract_syntax), ours))
+    return result
 
 
 def supported_contexts() -> list[PresentationContext]:

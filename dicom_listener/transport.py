@@ -11,7 +11,9 @@ Written against pynetdicom 3.0.x (pinned); each override says which trap it clos
   ``recv_into`` calls instead of 4 KiB ``recv`` calls, and refuses a PDU longer than the
   configured limit before allocating it (pynetdicom reads any advertised length).
 - ``ListenerAssociation`` receives C-STORE data sets into spool files (``receive.py``)
-  and deletes any partial file when the association ends, however it ends.
+  and deletes any partial file when the association ends, however it ends; and it
+  accepts the transfer syntax the requestor proposed first (pynetdicom would take the
+  first of ours), so objects arrive the way the sender holds them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pynetdicom.transport import (
     ThreadedAssociationServer,
 )
 
+from dicom_listener.contexts import follow_requestor_order
 from dicom_listener.receive import SpoolingDIMSEProvider
 from dicom_listener.spool import AssociationSpool, Spool
 
@@ -93,6 +96,8 @@ class ListenerAssociation(Association):
         self.dimse = SpoolingDIMSEProvider(self, spool, inline_limit)
         self.outcomes: Counter[str] = Counter()
         self.stats_lock = threading.Lock()
+        # Runs once the A-ASSOCIATE-RQ is read, before it is negotiated.
+        self.bind(evt.EVT_REQUESTED, _follow_requestor_order)
 
     def count(self, outcome: str) -> None:
         with self.stats_lock:
@@ -111,6 +116,16 @@ class ListenerAssociation(Association):
             if self.outcomes:
                 summary = ", ".join(f"{n} {k}" for k, n in sorted(self.outcomes.items()))
                 LOGGER.info("association from %s ended: %s", _peer(self), summary)
+
+
+def _follow_requestor_order(event: evt.Event) -> None:
+    assoc = event.assoc
+    request = assoc.requestor.primitive
+    if request is None:
+        return
+    assoc.acceptor.supported_contexts = follow_requestor_order(
+        request.presentation_context_definition_list, assoc.acceptor.supported_contexts
+    )
 
 
 class ListenerRequestHandler(RequestHandler):

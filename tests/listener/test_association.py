@@ -46,16 +46,25 @@ def test_every_listed_class_and_syntax_is_accepted(start_listener: StartListener
         assert accepted == set(chunk)
 
 
-def test_uncompressed_is_preferred_over_lossy_when_both_are_proposed(
-    start_listener: StartListener,
+@pytest.mark.parametrize(
+    "proposed",
+    [
+        [JPEGBaseline8Bit, ExplicitVRLittleEndian, ImplicitVRLittleEndian],
+        [JPEGLSLossless, JPEG2000, ImplicitVRLittleEndian],
+        [ImplicitVRLittleEndian, ExplicitVRLittleEndian],
+        [JPEG2000, JPEGBaseline8Bit],
+    ],
+)
+def test_the_syntax_the_requestor_proposes_first_is_accepted(
+    start_listener: StartListener, proposed: list[str]
 ) -> None:
+    # A sender lists the syntax it holds the object in first: taking it spares the
+    # sender a transcoding it may not be able to do.
     listener = start_listener(ingest=RecordingIngest())
-    assoc = associate(
-        listener, [(US_IMAGE, [JPEGBaseline8Bit, JPEG2000, JPEGLSLossless, ImplicitVRLittleEndian])]
-    )
-    chosen = [cx.transfer_syntax[0] for cx in assoc.accepted_contexts]
+    assoc = associate(listener, [(US_IMAGE, proposed), (BASIC_TEXT_SR, list(reversed(proposed)))])
+    chosen = {cx.abstract_syntax: cx.transfer_syntax[0] for cx in assoc.accepted_contexts}
     assoc.release()
-    assert chosen == [ImplicitVRLittleEndian]
+    assert chosen == {US_IMAGE: proposed[0], BASIC_TEXT_SR: proposed[-1]}
 
 
 def test_retired_us_classes_are_stored(tmp_path: Path, start_listener: StartListener) -> None:

@@ -1,0 +1,165 @@
+"""dcmtk's storescu and dcmsend, outside peers, sending to a real ``msk-triage serve``."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, RLELossless
+
+from tests.listener.factory import ALL_CLASSES, IMAGE_CLASSES, US_IMAGE, make_dataset, write
+
+from .conftest import MSK_TRIAGE, Serve, dcmtk_env, free_port, run_dcmtk
+
+pytestmark = pytest.mark.integration
+
+
+def _corpus(folder: Path, *, compressed: bool) -> dict[str, Path]:
+    """One object of every SOP class (and compressed images): {SOP Instance UID: file}."""
+    files = [write(make_dataset(sop), folder / f"c{i}.dcm") for i, sop in enumerate(ALL_CLASSES)]
+    if compressed:  # storescu proposes uncompressed syntaxes only, unless told otherwise
+        files += [
+            write(make_dataset(US_IMAGE, transfer_syntax=ts), folder / f"z{i}.dcm")
+            for i, ts in enumerate((JPEGBaseline8Bit, JPEG2000Lossless, RLELossless))
+        ]
+    return {str(dcmread(f, stop_before_pixels=True).SOPInstanceUID): f for f in files}
+
+
+def _index(data_dir: Path) -> dict[str, tuple[int, str, str]]:
+    with sqlite3.connect(data_dir / "msk-triage.db") as db:
+        rows = db.execute(
+            "SELECT sop_instance_uid, revision, archive_path, calling_ae FROM instance"
+        ).fetchall()
+    assert len(rows) == len({r[0] for r in rows}), "an instance is indexed twice"
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def _check_archived(serve: Serve, sent: dict[str, Path]) -> None:
+    index = _index(serve.data_dir)
+    assert set(index) == set(sent)
+    for uid, (revision, relative, calling_ae) in index.items():
+        assert revision == 0
+        assert calling_ae == "DCMTKSCU"
+        archived = dcmread(serve.data_dir / relative, stop_before_pixels=True)
+        original = dcmread(sent[uid], stop_before_pixels=True)
+        assert archived.SOPInstanceUID == uid
+        assert archived.SOPClassUID == original.SOPClassUID
+        assert archived.file_meta.SourceApplicationEntityTitle == "DCMTKSCU"
+    leftovers = [p for p in (serve.data_dir / "tmp").rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("nodelay", [True, False], ids=["TCP_NODELAY=1", "Nagle"])
+def test_storescu(tmp_path: Path, serve: Serve, nodelay: bool) -> None:
+    sent = _corpus(tmp_path / "in", compressed=False)
+    # --required: propose a context for each file's class and syntax only
+    files = [str(p) for p in sent.values()]
+    result = run_dcmtk("storescu", serve.port, ["--required", *files], nodelay=nodelay)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Received Store Response (Success)") == len(sent)
+    _check_archived(serve, sent)
+
+
+@pytest.mark.parametrize("nodelay", [True, False], ids=["TCP_NODELAY=1", "Nagle"])
+def test_dcmsend_folder_and_identical_resend(tmp_path: Path, serve: Serve, nodelay: bool) -> None:
+    sent = _corpus(tmp_path / "in", compressed=True)
+    args = ["--scan-directories", str(tmp_path / "in")]
+    first = run_dcmtk("dcmsend", serve.port, args, nodelay=nodelay)
+    assert first.returncode == 0, first.stderr
+    again = run_dcmtk("dcmsend", serve.port, args, nodelay=nodelay)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count("Received C-STORE Response (Success)") == len(sent)
+    _check_archived(serve, sent)
+
+
+def test_many_small_reports_over_concurrent_associations(tmp_path: Path, serve: Serve) -> None:
+    import subprocess
+
+    folders = [tmp_path / f"in{n}" for n in range(4)]
+    sent: dict[str, Path] = {}
+    for n, folder in enumerate(folders):
+        for i in range(25):
+            ds = make_dataset(series_uid=f"1.2.826.0.1.3680043.10.1.{n}")
+            sent[str(ds.SOPInstanceUID)] = write(ds, folder / f"{i}.dcm")
+    procs = [
+        subprocess.Popen(
+            ["storescu", "-aec", "MSKTRIAGE", "-aet", "DCMTKSCU", "127.0.0.1", str(serve.port),
+             "--required", "--scan-directories", str(folder)],
+            env=dcmtk_env(nodelay=False),
+        )
+        for folder in folders
+    ]  # fmt: skip
+    assert [p.wait(120) for p in procs] == [0, 0, 0, 0]
+    _check_archived(serve, sent)
+
+
+def test_unknown_calling_ae_is_refused(tmp_path: Path) -> None:
+    server = Serve(
+        tmp_path / "data", tmp_path / "serve.log", MSK_TRIAGE_ALLOWED_CALLING_AETS="PACS"
+    )
+    server.start()
+    try:
+        path = write(make_dataset(IMAGE_CLASSES[0]), tmp_path / "a.dcm")
+        result = run_dcmtk("storescu", server.port, ["--required", str(path)])
+        assert result.returncode != 0
+        assert "Calling AE Title Not Recognized" in result.stderr
+    finally:
+        assert server.stop() == 0
+    assert not _index(server.data_dir)
+
+
+def test_sigterm_stops_cleanly(tmp_path: Path) -> None:
+    server = Serve(tmp_path / "data", tmp_path / "serve.log")
+    server.start()
+    assert server.stop() == 0
+    log = server.log.read_text()
+    assert "ANY calling AE title" in log  # the start-up warning
+    assert "stopped" in log
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path, serve: Serve) -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [str(MSK_TRIAGE), "serve"],
+        env={**serve.env, "MSK_TRIAGE_DATA_DIR": str(tmp_path / "other")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{serve.port}: the port is already in use" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"MSK_TRIAGE_DICOM_PORT": "eleven"}, "MSK_TRIAGE_DICOM_PORT"),
+        ({"MSK_TRIAGE_TLS_CERTIFICATE": "/nonexistent.crt"}, "MSK_TRIAGE_TLS_PRIVATE_KEY"),
+    ],
+)
+def test_bad_settings_stop_start_up_with_a_message(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    import os
+    import subprocess
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MSK_TRIAGE_")}
+    result = subprocess.run(
+        [str(MSK_TRIAGE), "serve"],
+        env={
+            **clean,
+            "MSK_TRIAGE_DATA_DIR": str(tmp_path / "data"),
+            "MSK_TRIAGE_DICOM_PORT": str(free_port()),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert named in result.stderr
