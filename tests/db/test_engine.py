@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from triage.db.engine import make_engine, writer
+from triage.settings import Settings, load_settings
+
+
+def test_sqlite_under_the_data_dir_with_durable_pragmas(settings: Settings) -> None:
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            pragma = {
+                name: conn.execute(text(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            }
+        assert pragma == {
+            "journal_mode": "wal",
+            "synchronous": 2,  # FULL
+            "foreign_keys": 1,
+            "busy_timeout": 30000,
+        }
+        assert (settings.data_dir / "msk-triage.db").exists()
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_urls_use_psycopg_3() -> None:
+    engine = make_engine(
+        load_settings(environ={}, database_url="postgresql://u:p@db.example/triage")
+    )
+    assert engine.dialect.driver == "psycopg"
+    assert engine.url.drivername == "postgresql+psycopg"
+
+
+def test_other_databases_are_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported database 'mysql'"):
+        make_engine(load_settings(environ={}, database_url="mysql://u@h/db"))
+
+
+def test_making_an_engine_does_not_connect(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={}, database_url="postgresql+psycopg://u:p@127.0.0.1:1/nothing-listens-here"
+    )
+    make_engine(settings)  # would raise if it connected
+
+
+def test_writer_takes_the_sqlite_write_lock_first(settings: Settings) -> None:
+    engine = make_engine(settings)
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda c, cur, stmt, *a: seen.append(stmt))
+    try:
+        with writer(engine).begin() as conn:
+            conn.execute(text("SELECT 1"))
+        with engine.begin() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
+    assert [s for s in seen if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE", "BEGIN"]
+
+
+def test_engine_fixture_is_migrated(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM study")).scalar() == 0
