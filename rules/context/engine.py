@@ -84,22 +84,26 @@ class _Hit:
 class SentenceScan:
     """The triggers of one sentence; :meth:`context` answers for any target in it."""
 
-    __slots__ = ("_ends", "_hits", "_starts", "sentence", "triggers")
+    __slots__ = ("_ends", "_hits", "_starts", "sentence")
 
     def __init__(self, sentence: str, tokens: Tokens, hits: list[_Hit]) -> None:
         self.sentence = sentence
         self._starts = tokens.starts
         self._ends = tokens.ends
         self._hits = hits
-        self.triggers = tuple(
+
+    @property
+    def triggers(self) -> tuple[Trigger, ...]:
+        """Every trigger with a scope found in the sentence (for explanations)."""
+        return tuple(
             Trigger(
                 category=h.category,
-                text=sentence[h.span[0] : h.span[1]],
+                text=self.sentence[h.span[0] : h.span[1]],
                 span=h.span,
                 scope=self._char_scope(h),
                 hedged=h.hedged,
             )
-            for h in hits
+            for h in self._hits
         )
 
     def _char_scope(self, hit: _Hit) -> tuple[int, int] | None:
