@@ -3,8 +3,11 @@
 
     .venv/bin/python -m bench.rules.corpus_eval [--dev FILE] [--errors]
 
-``bench/rules/data/heldout_msk.jsonl`` (same format as the dev set) was written after the
-pack and the corpus and is not used to tune them: its figures are the honest estimate.
+Two more sets in the dev-set format live in ``bench/rules/data``: ``heldout_v1`` was
+written after the pack and the corpus and measured once untouched (P 0.974, R 0.927,
+F1 0.950), then its four errors were fixed, so it is now tuning data; ``heldout_v2`` was
+written after those fixes and is not used to tune anything: its figures are the honest
+estimate.
 
 Every case is built as a real DICOM object, encoded, read back and evaluated, as in the
 tests. Scoring per case: a finding in ``labels`` (``expect``) that is flagged is a true
@@ -36,7 +39,7 @@ from tests.rules.corpus.cases_model import dataset
 from tests.rules.corpus.test_corpus import load_cases
 
 DEFAULT_DEV = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "dev_msk.jsonl"
-HELDOUT = Path(__file__).parent / "data" / "heldout_msk.jsonl"
+DATA = Path(__file__).parent / "data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         report(f"dev set ({args.dev.name})", dev_corpus(args.dev, ruleset), args.errors)
     else:
         print(f"dev set not found at {args.dev}; skipped")
-    report(
-        "held-out set (bench/rules/data, never tuned on)", dev_corpus(HELDOUT, ruleset), args.errors
-    )
+    for name, label in (("heldout_v1", "tuned on"), ("heldout_v2", "never tuned on")):
+        report(f"{name} ({label})", dev_corpus(DATA / f"{name}.jsonl", ruleset), args.errors)
     return 0
 
 

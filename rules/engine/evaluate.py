@@ -299,19 +299,21 @@ def _find_group(
         if group.within is not None:
             if gap > group.within or (group.within == 0 and not overlap):
                 continue
-            if (
-                group.same_clause
-                and not overlap
-                and (
-                    tt.clause_break(x.end - 1, m.start)
-                    if x.end <= m.start
-                    else tt.clause_break(m.end - 1, x.start)
-                )
-            ):
+            if group.same_clause and not overlap and _other_clause(tt, x, m):
                 continue
         if gap < best_gap:
             best, best_gap = x, gap
     return best
+
+
+def _other_clause(tt: TokenizedText, x: PhraseMatch, m: PhraseMatch) -> bool:
+    """Is context ``x`` in another clause than mention ``m``? A ";" always separates; a
+    "," only when the context comes first ("medial gastrocnemius, consistent with
+    rupture"), since words before their noun are often comma-separated modifiers
+    ("thickened, hypoechoic Achilles tendon")."""
+    if x.end <= m.start:
+        return tt.clause_break(x.end - 1, m.start)
+    return tt.semicolon_between(m.end - 1, x.start)
 
 
 def _text_laterality(tt: TokenizedText, m: PhraseMatch, sentence: _Sentence) -> Laterality | None:

@@ -43,6 +43,9 @@ class TokenizedText:
         """True when "," or ";" stands between token ``left`` and token ``right``."""
         return _CLAUSE_BREAK.search(self.text, self.ends[left], self.starts[right]) is not None
 
+    def semicolon_between(self, left: int, right: int) -> bool:
+        return self.text.find(";", self.ends[left], self.starts[right]) >= 0
+
 
 def tokenize(text: str) -> TokenizedText:
     lowered = text.lower()

@@ -76,8 +76,9 @@ class Term(_Model):
 class Near(_Model):
     """Anatomical (or other) context the mention needs: one of ``terms`` within
     ``within`` words of it, or anywhere in the same sentence when ``within`` is absent.
-    ``same_clause`` keeps the window from reaching across "," or ";" (for generic words
-    such as "rupture" that belong to the structure named in their own clause)."""
+    ``same_clause`` keeps the window in the mention's clause: it does not reach back
+    across "," or ";" to an earlier word, nor forward across ";" (for generic words such
+    as "rupture" that belong to the structure named in their own clause)."""
 
     terms: Annotated[tuple[Term, ...], Field(min_length=1)]
     within: Annotated[int, Field(ge=1, le=50)] | None = None
