@@ -7,6 +7,7 @@ second process waits, then finds the schema at head and does nothing.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -15,9 +16,22 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
-from triage.db.engine import writer
+from triage.db.engine import make_engine, writer
+from triage.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+log = logging.getLogger(__name__)
+
+
+class _QuietAlembic(logging.Filter):
+    """Drops Alembic's per-connection chatter; "Running upgrade ..." lines stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_QuietAlembic())
 
 # pg_advisory_xact_lock key for schema upgrades ("msktriag" as a 64-bit integer).
 _PG_MIGRATION_LOCK = 0x6D736B7472696167
@@ -47,3 +61,15 @@ def head_revision() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrated_engine(settings: Settings) -> Engine:
+    """An engine on the configured database with the schema brought to head (what every
+    command that uses the database does first)."""
+    engine = make_engine(settings)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
