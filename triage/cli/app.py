@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from triage.cli.context import CliContext
+from triage.cli.import_cmd import import_command
 from triage.cli.rules_cmd import rules
 from triage.cli.serve_cmd import serve
+from triage.cli.status_cmd import status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,3 +29,5 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 
 cli.add_command(rules)
 cli.add_command(serve)
+cli.add_command(import_command)
+cli.add_command(status)
