@@ -15,7 +15,8 @@ from pathlib import Path
 
 from rules.context.engine import ContextEngine
 from rules.engine.compiled import RuleSet, compile_rules
-from rules.engine.evaluate import ContextPort, evaluate_document
+from rules.engine.evaluate import evaluate_document
+from rules.engine.ports import ContextPort
 from rules.flags import Evaluation
 from rules.ruleset.loader import RuleError, RuleSetError, load_files
 from rules.ruleset.vocabulary import FINDING_IDS, FINDINGS

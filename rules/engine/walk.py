@@ -7,7 +7,7 @@ costs a few microseconds when nothing in it is of interest.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from rules.flags import Laterality
@@ -23,11 +23,17 @@ class TextSource:
     concept: Code | None
     text: str
     role: SectionRole
-    role_label: str
-    """What gave the role, for explanations: "Clinical Information section"."""
     sections: tuple[Code, ...]
     laterality: Laterality | None
     order: int
+    header: bool = False
+
+    @property
+    def role_label(self) -> str:
+        """What gave the role, for explanations: "Clinical Information section"."""
+        if self.header:
+            return f"{self.path} header"
+        return role_label(self.role, self.concept, self.sections)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +42,15 @@ class ItemRef:
 
     item: ContentItem
     parent: ContentItem | None
-    role: SectionRole
-    role_label: str
     order: int
+
+    @property
+    def role(self) -> SectionRole:
+        return self.item.section_role
+
+    @property
+    def role_label(self) -> str:
+        return role_label(self.item.section_role, self.item.concept, self.item.sections)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +82,12 @@ def collect(doc: SRDocument, code_concepts: Set[Code], num_concepts: Set[Code]) 
             vt = item.value_type
             if vt is ValueType.TEXT:
                 if item.text and item.relationship is not Relationship.HAS_OBS_CONTEXT:
-                    role, label = item_role(item)
                     texts.append(
                         TextSource(
                             path=item.path,
                             concept=item.concept,
                             text=item.text,
-                            role=role,
-                            role_label=label,
+                            role=item.section_role,
                             sections=item.sections,
                             laterality=laterality_of(item.laterality),
                             order=order,
@@ -85,9 +95,9 @@ def collect(doc: SRDocument, code_concepts: Set[Code], num_concepts: Set[Code]) 
                     )
             elif vt is ValueType.CODE:
                 if item.concept in code_concepts and item.code is not None:
-                    codes.append(ItemRef(item, parent, *item_role(item), order))
+                    codes.append(ItemRef(item, parent, order))
             elif vt is ValueType.NUM and item.concept in num_concepts:
-                nums.append(ItemRef(item, parent, *item_role(item), order))
+                nums.append(ItemRef(item, parent, order))
             # A by-reference copy is also reached at its own place: counting it twice
             # would double its evidence.
             stack.extend(
@@ -101,23 +111,22 @@ def collect(doc: SRDocument, code_concepts: Set[Code], num_concepts: Set[Code]) 
                 concept=None,
                 text=ht.text,
                 role=ht.section_role,
-                role_label=f"{ht.path} header",
                 sections=(),
                 laterality=laterality_of(doc.laterality),
                 order=order,
+                header=True,
             )
         )
     return DocumentParts(tuple(texts), tuple(codes), tuple(nums))
 
 
-def item_role(item: ContentItem) -> tuple[SectionRole, str]:
-    """The item's role (the reader's: its own concept name, else its nearest classified
-    section) and, for explanations, the concept that gave it."""
-    role = item.section_role
+def role_label(role: SectionRole, concept: Code | None, sections: Sequence[Code]) -> str:
+    """For explanations, the concept that gave an item its role (the reader's: its own
+    concept name, else its nearest classified section). Only computed for reasons."""
     if role is SectionRole.UNKNOWN:
-        return role, "report"
+        return "report"
     roles = vocabulary().section_roles
-    for code in (item.concept, *reversed(item.sections)):
+    for code in (concept, *reversed(sections)):
         if code is not None and roles.get((code.value, code.scheme)) is role:
-            return role, f"{code.meaning or code.value} section"
-    return role, f"{role} section"
+            return f"{code.meaning or code.value} section"
+    return f"{role} section"

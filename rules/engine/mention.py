@@ -1,0 +1,43 @@
+"""A mention some rule matched in a document, and the decision taken on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rules.context.model import Certainty
+from rules.engine.compiled import CompiledRule
+from rules.flags import Decision, Evidence, Laterality
+from rules.sr.model import Measurement, SectionRole
+
+QUOTE_MAX = 160
+ROLE_RANK = {
+    SectionRole.IMPRESSION: 0,
+    SectionRole.FINDINGS: 0,
+    SectionRole.UNKNOWN: 1,
+    SectionRole.COMMENT: 1,
+    SectionRole.RECOMMENDATION: 2,
+    SectionRole.CLINICAL: 3,
+}
+"""Which evidence comes first in a flag (lower first): findings and impressions."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    rule: CompiledRule
+    evidence: Evidence
+    decision: Decision
+    reason: str
+    certainty: Certainty = Certainty.DEFINITE
+    laterality: Laterality | None = None
+    measurements: tuple[Measurement, ...] = ()
+    order: tuple[int, int] = (0, 0)
+    """(source order in the document, character offset) for document order."""
+    rank: int = 1
+    tokens: tuple[int, int] | None = None
+    """Token range in its text (free-text mentions), to merge overlapping ones."""
+
+
+def quote(sentence: str) -> str:
+    """A sentence quoted for a reason, whitespace folded, long ones shortened."""
+    s = " ".join(sentence.split())
+    return repr(s if len(s) <= QUOTE_MAX else s[: QUOTE_MAX - 3] + "...")
