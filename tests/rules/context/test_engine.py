@@ -100,6 +100,22 @@ def test_a_sentence_end_inside_the_text_limits_scope(context_engine: ContextEngi
     assert scan.context(span(text, "effusion")).negated
 
 
+def test_a_long_text_with_many_triggers_keeps_every_scope_local(
+    context_engine: ContextEngine,
+) -> None:
+    unit = "No DVT; possible cyst but history of gout. Baker's cyst. "
+    text = unit * 800
+    scan = context_engine.scan(text)
+    middle = len(unit) * 400
+    dvt = (middle + 3, middle + 6)
+    cyst = (middle + unit.index("Baker's"), middle + unit.index(". ", unit.index("Baker's")))
+    gout = (middle + unit.index("gout"), middle + unit.index("gout") + 4)
+    assert scan.context(dvt).negated
+    assert scan.context(cyst) == AFFIRMED
+    assert scan.context(gout).temporality is Temporality.HISTORICAL
+    assert len(scan.triggers) == 800 * 3
+
+
 def test_a_trigger_overlapping_the_start_of_the_target_still_applies(
     context_engine: ContextEngine,
 ) -> None:
