@@ -139,16 +139,30 @@ def load_texts(sources: Sequence[tuple[str, str]]) -> LoadedRules:
 
 def ruleset_version(rules: Iterable[Rule]) -> str:
     """A hash of the rules' normalised content: the same rules give the same version
-    whatever the file layout, key order, comments or formatting."""
+    whatever the file layout, key order, comments, formatting, short or long forms, and
+    documentation (descriptions, code meanings)."""
     payload = {
         "schema": SCHEMA_VERSION,
         "rules": sorted(
-            (r.model_dump(mode="json", exclude={"description"}) for r in rules),
+            (_without_meanings(r.model_dump(mode="json", exclude={"description"})) for r in rules),
             key=lambda d: str(d["id"]),
         ),
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _without_meanings(data: Any) -> Any:
+    """Code meanings are for people; matching uses value and scheme only."""
+    if isinstance(data, dict):
+        return {
+            k: _without_meanings(v)
+            for k, v in data.items()
+            if not (k == "meaning" and "value" in data and "scheme" in data)
+        }
+    if isinstance(data, list):
+        return [_without_meanings(v) for v in data]
+    return data
 
 
 # --- one file -------------------------------------------------------------------------

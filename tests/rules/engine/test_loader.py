@@ -153,6 +153,19 @@ def test_version_is_a_hash_of_content_not_layout() -> None:
     assert load_texts([("r.yaml", GOOD.replace("popliteal cyst", "Baker cyst"))]).version != v1
 
 
+def test_code_meanings_are_documentation_not_content() -> None:
+    def coded(site: str) -> str:
+        return (
+            "rules:\n  - id: t.c\n    version: 1\n    finding: bakers_cyst\n    match:\n"
+            f"      coded:\n        findings: [{{value: '367643001', scheme: SCT, {site}}}]\n"
+        )
+
+    named = load_texts([("r.yaml", coded("meaning: Cyst"))]).version
+    assert load_texts([("r.yaml", coded("meaning: A cyst"))]).version == named
+    other_code = coded("meaning: Cyst").replace("367643001", "1")
+    assert load_texts([("r.yaml", other_code)]).version != named
+
+
 def test_folders_load_recursively_and_anchors_work(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.yaml").write_text(GOOD)
