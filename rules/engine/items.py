@@ -42,11 +42,7 @@ def coded_mentions(ref: ItemRef, rs: RuleSet, scope: ScopeCheck) -> list[Mention
             order=(ref.order, 0),
             rank=ROLE_RANK[ref.role],
         )
-        sites = set(item.finding_sites)
-        why = _refusal_for_item(rule, ref, scope)
-        if why is None and spec.sites and not spec.sites & sites:
-            where = ", ".join(_code_label(s) for s in item.finding_sites) or "none"
-            why = (Decision.MISSING_CONTEXT, f"finding site ({where}) is not one of the rule's")
+        why = _refusal_for_item(rule, ref, scope) or _site_refusal(spec.sites, item)
         if why is None and presence is Presence.ABSENT:
             why = (Decision.NEGATED, "negated by presence 'Absent'")
         if why is None and presence is None and spec.presence_required:
@@ -88,10 +84,7 @@ def measurement_mentions(ref: ItemRef, rs: RuleSet, scope: ScopeCheck) -> list[M
             order=(ref.order, 0),
             rank=ROLE_RANK[ref.role],
         )
-        why = _refusal_for_item(rule, ref, scope)
-        if why is None and spec.sites and not spec.sites & set(item.finding_sites):
-            where = ", ".join(_code_label(s) for s in item.finding_sites) or "none"
-            why = (Decision.MISSING_CONTEXT, f"finding site ({where}) is not one of the rule's")
+        why = _refusal_for_item(rule, ref, scope) or _site_refusal(spec.sites, item)
         if why is None and spec.findings and not spec.findings & _group_findings(ref.parent):
             why = (Decision.MISSING_CONTEXT, "its group holds none of the rule's findings")
         converted: float | None = None
@@ -139,6 +132,14 @@ def _refusal_for_item(
     if ref.role is SectionRole.RECOMMENDATION:
         return Decision.HYPOTHETICAL, f"in {ref.role_label}: a recommendation, not a finding"
     return None
+
+
+def _site_refusal(sites: frozenset[Code], item: ContentItem) -> tuple[Decision, str] | None:
+    """None when the rule names no sites or the item's (own or inherited) site is one."""
+    if not sites or sites.intersection(item.finding_sites):
+        return None
+    where = ", ".join(_code_label(s) for s in item.finding_sites) or "none"
+    return Decision.MISSING_CONTEXT, f"finding site ({where}) is not one of the rule's"
 
 
 def _compare(value: float, spec: MeasurementSpec) -> bool:
