@@ -4,8 +4,9 @@ A forward trigger covers the tokens after it, a backward one those before it, a
 bidirectional one both, up to the nearest of: a sentence end inside the text, a
 termination that applies to its category, a competing trigger of a category listed in
 its category's ``terminated_by`` (if that trigger's group ``competes``), and
-``max_scope`` words. Groups with ``scope: sentence`` stop only at sentence ends and
-headings (terminations ending in ":").
+``max_scope`` words. A ";" always ends a clause (it is structure, not vocabulary).
+Groups with ``scope: sentence`` stop only at sentence ends and headings
+(terminations ending in ":").
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def find_scopes(
         elif group.category is not _C.PSEUDO:
             scoped.append((i, j, group))
     words = tokens.words
+    semicolons = [k for k, w in enumerate(words) if w == ";"]
     # Where scopes stop, per (category, clause-or-sentence scope): token indices
     # where a stop starts (ends forward scopes) and ends (ends backward scopes).
     # Sorted once and bisected, so a long text with many triggers stays linear-ish.
@@ -62,6 +64,10 @@ def find_scopes(
         key = (category, clause)
         if key not in stops:
             begins, ends = list(breaks), list(breaks)
+            if clause:
+                # ";" always ends a clause, even inside a longer phrase ("Effusion: no;").
+                begins += semicolons
+                ends += [k + 1 for k in semicolons]
             for ti, tj, t in terminators:
                 if t.applies_to and category not in t.applies_to:
                     continue
