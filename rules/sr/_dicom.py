@@ -27,6 +27,7 @@ RawItem: TypeAlias = "dict[int, RawValue]"
 _Frame: TypeAlias = "tuple[bool, RawItem | list[RawItem], int | None, bool]"
 
 PROBLEM = -1  # str: what went wrong while reading this item
+_AT_PIXELS = -2  # top level only: parsing stopped at the pixel data, all before it is read
 
 ITEM = 0xFFFEE000
 ITEM_DELIMITER = 0xFFFEE00D
@@ -36,6 +37,8 @@ _PIXEL_DATA_GROUP = 0x7FE00000
 
 # Nested sequences deeper than this are skipped (a content tree level is two frames).
 MAX_FRAMES = 600
+# A deflated data set may not inflate beyond this (a "zip bomb" is refused, not read).
+MAX_INFLATED = 256 * 1024 * 1024
 
 # Sequences we need even when the transfer syntax is implicit VR and their length is
 # defined (then nothing in the bytes says "sequence"). Others stay raw bytes, unread.
@@ -80,6 +83,8 @@ class Parsed:
     meta: RawItem = field(default_factory=dict)
     little_endian: bool = True
     problems: list[str] = field(default_factory=list)
+    # Parsing stopped at the pixel data: bytes after it were not needed.
+    stopped_at_pixels: bool = False
 
 
 def add_problem(item: RawItem, reason: str) -> None:
@@ -115,9 +120,11 @@ def parse_file(buf: bytes) -> Parsed:
     if ts == DEFLATED_LE:
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
-            body = inflater.decompress(buf[pos:])
+            body = inflater.decompress(buf[pos:], MAX_INFLATED)
         except zlib.error as exc:
             raise NotDicomError(f"deflated data set cannot be inflated: {exc}") from exc
+        if inflater.unconsumed_tail:
+            raise NotDicomError(f"deflated data set inflates beyond {MAX_INFLATED} bytes")
         if not inflater.eof:
             problems.append("deflated data set is truncated")
         buf, pos = body, 0
@@ -126,7 +133,8 @@ def parse_file(buf: bytes) -> Parsed:
     dataset = parse_dataset(buf, pos, implicit=implicit, little_endian=little)
     if not _has_elements(dataset):
         raise NotDicomError("no readable data elements after the file meta information")
-    return Parsed(dataset, meta, little, problems)
+    at_pixels = dataset.pop(_AT_PIXELS, None) is not None
+    return Parsed(dataset, meta, little, problems, at_pixels)
 
 
 def _parse_bare(buf: bytes) -> Parsed:
@@ -141,7 +149,8 @@ def _parse_bare(buf: bytes) -> Parsed:
     dataset = parse_dataset(buf, 0, implicit=implicit, little_endian=True)
     if not _has_elements(dataset):
         raise NotDicomError("no readable data elements")
-    return Parsed(dataset)
+    at_pixels = dataset.pop(_AT_PIXELS, None) is not None
+    return Parsed(dataset, stopped_at_pixels=at_pixels)
 
 
 def _has_elements(item: RawItem) -> bool:
@@ -280,6 +289,7 @@ def parse_dataset(
                 pos = _resync(stack, top)
             continue
         if stop_at_pixels and len(stack) == 1 and tag >= _PIXEL_DATA_GROUP:
+            top[_AT_PIXELS] = b""
             break  # pixel data and what follows it are of no use here
 
         start = pos + header

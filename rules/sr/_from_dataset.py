@@ -26,19 +26,19 @@ def parsed_from_dataset(ds: Dataset) -> Parsed:
     while stack:
         source, target = stack.pop()
         for tag in source.keys():  # noqa: SIM118 - iterating a Dataset converts every element
-            element: object = source.get_item(tag)
-            if isinstance(element, RawDataElement):
-                is_sequence = element.VR == "SQ" or (
-                    element.VR in (None, "UN") and tag in SEQUENCE_TAGS
-                )
-                if element.value is not None and not is_sequence:
-                    target[tag] = _raw_leaf(tag, element)
-                    continue
-                try:
+            try:
+                element: object = source.get_item(tag)  # reads a deferred value
+                if isinstance(element, RawDataElement):
+                    is_sequence = element.VR == "SQ" or (
+                        element.VR in (None, "UN") and tag in SEQUENCE_TAGS
+                    )
+                    if element.value is not None and not is_sequence:
+                        target[tag] = _raw_leaf(tag, element)
+                        continue
                     element = source[tag]  # converts (and caches) in the Dataset
-                except Exception as exc:  # pydicom raises many kinds on bad bytes
-                    add_problem(target, f"{tag_str(tag)} cannot be read: {exc}")
-                    continue
+            except Exception as exc:  # pydicom raises many kinds on bad bytes or files
+                add_problem(target, f"{tag_str(tag)} cannot be read: {exc}")
+                continue
             if not isinstance(element, DataElement):
                 continue
             value = element.value

@@ -531,7 +531,8 @@ def us_image(
     ds.BitsStored = 8
     ds.HighBit = 7
     ds.PixelRepresentation = 0
-    ds.PixelData = bytes((r * 7 + c * 3) % 256 for r in range(rows) for c in range(columns))
+    row = bytes((c * 3) % 256 for c in range(columns))
+    ds.PixelData = b"".join(row[r % columns :] + row[: r % columns] for r in range(rows))
     _file_meta(ds)
     return ds
 

@@ -79,7 +79,9 @@ class ContentItem:
 
     ``path`` is the 1-based position chain from the root (``"1.2.3"``; the root is
     ``"1"``). ``sections`` is the chain of CONTAINER concept names from the root down to
-    (not including) this item; ``section_role`` the role of the nearest recognised one.
+    (not including) this item; ``section_role`` the role of the nearest recognised level
+    (the item's own concept name first, then its ancestors', containers or not), and
+    ``role_concept`` the concept name that gave it (``None`` when the role is unknown).
     ``referenced_from`` is set on an item reached through a by-reference relationship:
     the path of the item that referenced it (the copy keeps the target's own ``path``,
     ``sections``, role and inherited context; its ``relationship`` is the reference's).
@@ -103,6 +105,7 @@ class ContentItem:
     referenced_from: str | None = None
     laterality: str | None = None
     finding_sites: tuple[Code, ...] = ()
+    role_concept: Code | None = None
 
 
 class TextSource(StrEnum):

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from struct import Struct
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, TypeVar, cast
 
 from pydicom.dataset import Dataset
 
@@ -57,6 +57,9 @@ from rules.sr.vocab import Vocabulary, vocabulary
 MAX_DEPTH = 100
 # References resolved per document (each costs a little; real reports have a handful).
 MAX_REFERENCES = 5000
+# Most of an image file is pixel data, which is never needed: a path or file object is
+# read in a first bite of this size, and only read to its end when the header runs on.
+FIRST_READ = 1 << 20
 
 SR_SOP_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
@@ -69,27 +72,41 @@ class DocumentReadError(Exception):
 
 def read_document(source: Source) -> SRDocument:
     """Read one DICOM object (SR or not) into its immutable view."""
-    if isinstance(source, Dataset):
-        parsed = parsed_from_dataset(source)
-    else:
-        try:
-            parsed = parse_file(_bytes_of(source))
-        except NotDicomError as exc:
-            raise DocumentReadError(str(exc)) from exc
+    try:
+        if isinstance(source, Dataset):
+            parsed = parsed_from_dataset(source)
+        elif isinstance(source, bytes | bytearray | memoryview):
+            parsed = parse_file(bytes(source))
+        elif isinstance(source, str | os.PathLike):
+            with Path(source).open("rb") as handle:
+                parsed = _parse_stream(handle)
+        else:
+            # (mypy does not narrow Dataset out of the union here)
+            parsed = _parse_stream(cast(BinaryIO, source))
+    except OSError as exc:
+        raise DocumentReadError(f"cannot read: {exc}") from exc
+    except NotDicomError as exc:
+        raise DocumentReadError(str(exc)) from exc
     return _Reader(parsed).document()
 
 
-def _bytes_of(source: bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO) -> bytes:
-    if isinstance(source, bytes):
-        return source
-    if isinstance(source, bytearray | memoryview):
-        return bytes(source)
+def _parse_stream(stream: BinaryIO) -> Parsed:
+    """Parse from a file object, leaving the pixel data of a large image unread when the
+    first bite already holds everything before it."""
+    head = _read(stream, FIRST_READ)
+    if len(head) < FIRST_READ:
+        return parse_file(head)
     try:
-        if isinstance(source, str | os.PathLike):
-            return Path(source).read_bytes()
-        data = source.read()
-    except OSError as exc:
-        raise DocumentReadError(f"cannot read: {exc}") from exc
+        parsed = parse_file(head)
+    except NotDicomError:
+        parsed = None  # e.g. a deflated data set cut mid-stream: read it all
+    if parsed is not None and parsed.stopped_at_pixels:
+        return parsed
+    return parse_file(head + _read(stream, -1))
+
+
+def _read(stream: BinaryIO, size: int) -> bytes:
+    data = stream.read(size)
     if not isinstance(data, bytes):
         raise DocumentReadError("the file object did not return bytes (open it in 'rb' mode)")
     return data
@@ -119,9 +136,11 @@ _HAS_CONCEPT_MOD = frozenset(
 _NEEDS_CONCEPT = frozenset(
     {
         ValueType.TEXT, ValueType.NUM, ValueType.CODE, ValueType.DATETIME, ValueType.DATE,
-        ValueType.TIME, ValueType.UIDREF, ValueType.PNAME, ValueType.CONTAINER,
+        ValueType.TIME, ValueType.UIDREF, ValueType.PNAME,
     }
 )  # fmt: skip
+# (A CONTAINER below the root needs one only when it has a heading: "containers without
+# headings do not require Concept Name Code Sequence".)
 _TEXT_VALUE_TAGS = {
     ValueType.TEXT: tags.TEXT_VALUE,
     ValueType.DATE: tags.DATE,
@@ -172,7 +191,7 @@ class _Ref:
 class _Node:
     __slots__ = (
         "child_sections", "code", "concept", "kids", "laterality", "measurement", "path",
-        "relationship", "role", "sections", "sites", "text", "value_type",
+        "relationship", "role", "role_concept", "sections", "sites", "text", "value_type",
     )  # fmt: skip
 
     def __init__(
@@ -183,6 +202,7 @@ class _Node:
         concept: Code | None,
         sections: tuple[Code, ...],
         role: SectionRole,
+        role_concept: Code | None,
     ) -> None:
         self.path = path
         self.value_type = value_type
@@ -195,6 +215,7 @@ class _Node:
             else sections
         )
         self.role = role
+        self.role_concept = role_concept
         self.text: str | None = None
         self.code: Code | None = None
         self.measurement: Measurement | None = None
@@ -421,13 +442,15 @@ class _Reader:
         except _SkipItemError as skip:
             problems.append(ReadProblem("1", str(skip)))
             root_info = None
+        root_role = root_info.role if root_info else None
         root = _Node(
             "1",
             ValueType.CONTAINER,
             None,
             root_info.code if root_info else None,
             (),
-            (root_info.role if root_info else None) or SectionRole.UNKNOWN,
+            root_role or SectionRole.UNKNOWN,
+            root_info.code if root_info and root_role else None,
         )
         root.laterality = header_laterality
         self._own_context(root, ds, root_info, self.charset)
@@ -459,7 +482,11 @@ class _Reader:
                 info: _CodeInfo | None = None
                 if concept_sequence is not None or value_type in _NEEDS_CONCEPT:
                     info = self._code_info(concept_sequence, charset, "concept name")
-                role = (info.role if info else None) or parent.role
+                role_concept: Code | None
+                if info is not None and info.role is not None:
+                    role, role_concept = info.role, info.code
+                else:
+                    role, role_concept = parent.role, parent.role_concept
                 node = _Node(
                     path,
                     value_type,
@@ -467,6 +494,7 @@ class _Reader:
                     info.code if info else None,
                     parent.child_sections,
                     role,
+                    role_concept,
                 )
                 text_tag = text_tags.get(value_type)
                 if text_tag is not None:
@@ -745,6 +773,7 @@ class _Reader:
                 None,
                 node.laterality,
                 node.sites,
+                node.role_concept,
             )
         root = built[0]
         assert root is not None

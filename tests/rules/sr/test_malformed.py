@@ -228,6 +228,16 @@ def test_not_dicom_raises(data: bytes) -> None:
         read_document(data)
 
 
+def test_deflate_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("rules.sr._dicom.MAX_INFLATED", 4096)
+    data = build.to_bytes(
+        build.sr_document(samples.vascular_content()),
+        transfer_syntax=build.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+    )
+    with pytest.raises(DocumentReadError, match="inflates beyond 4096 bytes"):
+        read_document(data)
+
+
 def test_deflated_garbage_raises() -> None:
     data = raw.part10(b"not deflate", sop_class="1.2", transfer_syntax="1.2.840.10008.1.2.1.99")
     with pytest.raises(DocumentReadError, match="inflated"):

@@ -122,3 +122,42 @@ def test_non_container_ancestors_pass_their_role_down() -> None:
     child = doc.root.children[0].children[0]
     assert child.section_role is SectionRole.CLINICAL
     assert child.sections == (codes.DIAGNOSTIC_IMAGING_REPORT,)
+
+
+def test_role_concept_names_what_gave_the_role() -> None:
+    doc = _doc(
+        build.container(
+            codes.FINDINGS,
+            [
+                build.code(
+                    codes.INDICATIONS_FOR_PROCEDURE,
+                    codes.CYST,
+                    children=[build.text(UNKNOWN_TEXT, "Known cyst.", Relationship.HAS_PROPERTIES)],
+                ),
+                build.text(UNKNOWN_TEXT, "Plain."),
+            ],
+        ),
+        build.text(UNKNOWN_TEXT, "Outside."),
+    )
+    assert doc.root is not None
+    findings, outside = doc.root.children
+    indication, plain = findings.children
+    assert findings.role_concept == codes.FINDINGS
+    assert indication.role_concept == codes.INDICATIONS_FOR_PROCEDURE
+    assert indication.children[0].role_concept == codes.INDICATIONS_FOR_PROCEDURE
+    assert plain.role_concept == codes.FINDINGS
+    assert (outside.section_role, outside.role_concept) == (SectionRole.UNKNOWN, None)
+
+
+def test_container_without_a_heading_is_kept() -> None:
+    """Concept names are optional on containers below the root (PS3.3 C.17.3)."""
+    untitled = build.container(codes.FINDINGS, [build.text(codes.FINDING, "Cyst.")])
+    del untitled.ConceptNameCodeSequence
+    doc = _doc(build.container(codes.IMPRESSIONS, [untitled]))
+    assert doc.problems == ()
+    assert doc.root is not None
+    inner = doc.root.children[0].children[0]
+    assert inner.concept is None
+    assert inner.children[0].text == "Cyst."
+    assert inner.children[0].sections == (codes.DIAGNOSTIC_IMAGING_REPORT, codes.IMPRESSIONS)
+    assert inner.children[0].section_role is SectionRole.FINDINGS  # its own concept

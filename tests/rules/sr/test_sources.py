@@ -105,3 +105,38 @@ def test_deeply_nested_dataset_in_memory() -> None:
     ]
     kinds = {i.value_type for i in iter_items(doc.root)}
     assert kinds == {ValueType.CONTAINER}
+
+
+class _CountingReader(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
+
+
+def test_large_image_pixel_data_is_not_read_from_files(tmp_path: Path) -> None:
+    image = build.us_image(image_comments="Cyst.", rows=1024, columns=1536)
+    data = build.to_bytes(image)
+    stream = _CountingReader(data)
+    doc = read_document(stream)
+    assert doc.header_text[0].text == "Cyst."
+    assert stream.bytes_read < len(data)  # stopped at the pixel data
+    path = tmp_path / "big.dcm"
+    path.write_bytes(data)
+    assert read_document(path) == doc
+
+
+def test_files_longer_than_the_first_read_are_read_whole(
+    monkeypatch: pytest.MonkeyPatch, vascular: Dataset, reference: SRDocument
+) -> None:
+    monkeypatch.setattr("rules.sr.reader.FIRST_READ", 600)
+    for transfer_syntax in TRANSFER_SYNTAXES:
+        data = build.to_bytes(vascular, transfer_syntax=transfer_syntax)
+        assert read_document(io.BytesIO(data)) == reference
+    image = build.to_bytes(build.us_image(image_comments="Cyst.", rows=64, columns=64))
+    stream = _CountingReader(image)
+    assert read_document(stream).header_text[0].text == "Cyst."
