@@ -65,3 +65,15 @@ def test_writer_takes_the_sqlite_write_lock_first(settings: Settings) -> None:
 def test_engine_fixture_is_migrated(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM study")).scalar() == 0
+
+
+def test_a_transaction_left_open_on_a_pooled_connection_is_ended(settings: Settings) -> None:
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("BEGIN")  # as a commit that failed half-way can leave it
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()

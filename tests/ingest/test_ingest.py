@@ -307,21 +307,22 @@ def test_fsync_failure(
     _assert_nothing_left(db_settings, rows)
 
 
-def test_rename_failure(
+def test_link_failure(
     ingestor: Ingestor, db_settings: Settings, rows: Rows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(src: object, dst: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(os, "replace", refuse)
+    monkeypatch.setattr(os, "link", refuse)
     result = ingestor.ingest_bytes(Obj().encode(), calling_ae="PACS")
     monkeypatch.undo()
     assert result.status is StoreStatus.OUT_OF_RESOURCES
+    assert "Permission denied" in result.reason
     _assert_nothing_left(db_settings, rows)
-    assert rows("study") == []  # the whole transaction went, study row included
+    assert rows("study") == []
 
 
-def test_folder_fsync_failure_after_rename(
+def test_folder_fsync_failure_after_link(
     ingestor: Ingestor, db_settings: Settings, rows: Rows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from triage.ingest import archive
@@ -382,7 +383,33 @@ def test_commit_failure(
     finally:
         event.remove(engine, "commit", refuse)
     assert result.status is StoreStatus.OUT_OF_RESOURCES
+    assert rows("study") == []
     _assert_nothing_left(db_settings, rows)
+
+
+def test_a_commit_of_unknown_outcome_keeps_the_file(
+    ingestor: Ingestor,
+    engine: Engine,
+    db_settings: Settings,
+    rows: Rows,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The commit reports failure and the database cannot say whether it happened (the
+    # connection dropped): deleting the file could orphan a committed row, so it stays.
+    from sqlalchemy import event
+
+    def refuse(conn: object) -> None:
+        raise RuntimeError("connection lost during commit")
+
+    monkeypatch.setattr(Ingestor, "_committed", lambda self, *args: None)
+    event.listen(engine, "commit", refuse)
+    try:
+        result = ingestor.ingest_bytes(Obj().encode(), calling_ae="PACS")
+    finally:
+        event.remove(engine, "commit", refuse)
+    assert result.status is StoreStatus.OUT_OF_RESOURCES
+    assert len(files_under(db_settings.archive_dir)) == 1
+    assert files_under(db_settings.tmp_dir) == []
 
 
 def test_later_ingest_works_after_a_failure(
@@ -394,7 +421,7 @@ def test_later_ingest_works_after_a_failure(
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(os, "replace", refuse)
+        patch.setattr(os, "link", refuse)
         assert not ingestor.ingest_bytes(obj.encode(), calling_ae="PACS").ok
     result = ingestor.ingest_bytes(obj.encode(), calling_ae="PACS")  # the PACS retries
     assert result.outcome is IngestOutcome.STORED
@@ -414,17 +441,23 @@ def test_an_identical_resend_restores_a_missing_file(
     assert path.read_bytes() == obj.encode()
 
 
-def test_an_orphan_file_from_a_crash_is_overwritten(
+def test_an_orphan_file_from_a_crash_is_left_alone(
     ingestor: Ingestor, db_settings: Settings, rows: Rows
 ) -> None:
-    # A crash between the rename and the commit leaves a file with no row.
+    # A crash between the link and the commit leaves a file no row points to. Nothing
+    # ever overwrites an archive file: the object is stored beside it.
     obj = Obj()
     orphan = db_settings.archive_dir / obj.study_uid / obj.series_uid / f"{obj.sop_uid}.dcm"
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(b"half of something else")
     assert ingestor.ingest_bytes(obj.encode(), calling_ae="PACS").outcome is (IngestOutcome.STORED)
-    assert orphan.read_bytes() == obj.encode()
-    assert len(rows("instance")) == 1
+    assert orphan.read_bytes() == b"half of something else"
+    (row,) = rows("instance")
+    stored = db_settings.data_dir / str(row["archive_path"])
+    assert stored != orphan
+    assert stored.name.startswith(f"{obj.sop_uid}.r0.")
+    assert stored.read_bytes() == obj.encode()
+    assert files_under(db_settings.tmp_dir) == []
 
 
 # start-up ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ commit is on disk before we acknowledge anything. PostgreSQL is reached through 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from triage.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # How long a writer waits for SQLite's single write lock before giving up (ms).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -76,6 +79,12 @@ def _sqlite_engine(settings: Settings, url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        dbapi_connection = conn.connection.dbapi_connection
+        if isinstance(dbapi_connection, sqlite3.Connection) and dbapi_connection.in_transaction:
+            # A commit that failed half-way can leave SQLite inside its transaction;
+            # end it rather than fail every later BEGIN on this pooled connection.
+            log.warning("rolling back a transaction left open on a pooled connection")
+            dbapi_connection.rollback()
         options: dict[str, Any] = dict(conn.get_execution_options())
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
 

@@ -1,9 +1,10 @@
 """The archive on disk: durable placement of files, and nothing else.
 
-Files are written in the temp dir (same file system as the archive), fsynced, renamed
+Files are written in the temp dir (same file system as the archive), fsynced, linked
 to ``archive/<study>/<series>/<sop>[.r<N>].dcm`` and the folder is fsynced, new folders
-included, so a renamed file survives a power cut. Paths are only ever built from UIDs
-that passed the UID grammar (``triage.ingest.uid``).
+included, so the archived file survives a power cut. Linking rather than renaming makes
+the archive name an exclusive create: no writer ever replaces a file. Paths are only
+ever built from UIDs that passed the UID grammar (``triage.ingest.uid``).
 """
 
 from __future__ import annotations
@@ -119,18 +120,49 @@ class Archive:
         return True
 
     # the archive --------------------------------------------------------------------
-    def place(self, temp: Path, relative: str) -> None:
-        """Rename a synced temp file into the archive and make the rename durable."""
+    def link(
+        self, temp: Path, *, study_uid: str, series_uid: str, sop_uid: str, revision: int
+    ) -> str:
+        """Give a synced temp file its archive name and make that durable; returns the
+        name relative to the data dir.
+
+        The name is created exclusively (a hard link), so an existing file - one a
+        concurrent writer is indexing, or one a crash left behind - is never touched;
+        we take a name of our own beside it instead. The temp name stays until the
+        payload is discarded.
+        """
+        relative = self.relative_path(
+            study_uid=study_uid, series_uid=series_uid, sop_uid=sop_uid, revision=revision
+        )
         final = self.data_dir / relative
         self._ensure_dir(final.parent)
-        os.replace(temp, final)
+        try:
+            os.link(temp, final)
+        except FileExistsError:
+            name = f"{sop_uid}.r{revision}.{uuid.uuid4().hex[:12]}.dcm"
+            relative = relative.rsplit("/", 1)[0] + "/" + name
+            final = self.data_dir / relative
+            os.link(temp, final)
         try:
             fsync_dir(final.parent)
         except BaseException:
             final.unlink(missing_ok=True)  # not durable, so not kept
             raise
+        return relative
+
+    def restore(self, temp: Path, relative: str) -> bool:
+        """Put back a missing archive file under its indexed name; False if it is there."""
+        final = self.data_dir / relative
+        self._ensure_dir(final.parent)
+        try:
+            os.link(temp, final)
+        except FileExistsError:
+            return False
+        fsync_dir(final.parent)
+        return True
 
     def remove(self, relative: str) -> None:
+        """Delete an archive file this writer created (never anyone else's)."""
         final = self.data_dir / relative
         final.unlink(missing_ok=True)
 

@@ -1,7 +1,8 @@
 """Where the bytes of one object come from, and who cleans up after it.
 
-Each payload yields its header, its digest and finally a fsynced temp file ready to be
-renamed into the archive; ``discard`` removes whatever it owns that was not placed.
+Each payload yields its header, its digest and finally a fsynced temp file, which the
+archive links to its archive name; ``discard`` removes the temp file (the archive name
+keeps the data) and, for a moved file, the original.
 """
 
 from __future__ import annotations
@@ -27,11 +28,9 @@ class Payload(Protocol):
         """A fsynced file in the temp dir holding the bytes; the same one on each call."""
         ...
 
-    def placed(self) -> None:
-        """The temp file was renamed into the archive: it is no longer ours to delete."""
+    def discard(self) -> None:
+        """Remove the temp file (and a moved original): always, whatever the outcome."""
         ...
-
-    def discard(self) -> None: ...
 
 
 class BytesPayload:
@@ -52,9 +51,6 @@ class BytesPayload:
         if self._temp is None:
             self._temp = self._archive.write_temp(self._data)
         return self._temp
-
-    def placed(self) -> None:
-        self._temp = None
 
     def discard(self) -> None:
         if self._temp is not None:
@@ -90,9 +86,6 @@ class CopiedFile:
             self._synced = True
         return self._temp
 
-    def placed(self) -> None:
-        self._temp = None
-
     def discard(self) -> None:
         if self._temp is not None:
             self._temp.unlink(missing_ok=True)
@@ -100,17 +93,16 @@ class CopiedFile:
 
 
 class MovedFile:
-    """A file whose ownership passes to the ingest (the listener's temp file): renamed
-    into the archive if kept, deleted otherwise."""
+    """A file whose ownership passes to the ingest (the listener's temp file): linked
+    into the archive if kept, deleted in any case."""
 
     def __init__(self, path: Path, archive: Archive) -> None:
         self._path = path
         self._archive = archive
-        # Outside the temp dir a rename might cross file systems: copy it in instead.
-        self._rename_original = archive.is_temp(path)
+        # Outside the temp dir a link might cross file systems: copy it in instead.
+        self._in_place = archive.is_temp(path)
         self._temp: Path | None = None
         self._synced = False
-        self._placed = False
         self._digest: tuple[str, int] | None = None
 
     def header(self) -> InstanceHeader:
@@ -118,7 +110,7 @@ class MovedFile:
 
     def digest(self) -> tuple[str, int]:
         if self._digest is None:
-            if self._rename_original:
+            if self._in_place:
                 self._digest = _hash_file(self._path)
                 self._temp = self._path
             else:
@@ -134,15 +126,11 @@ class MovedFile:
             self._synced = True
         return self._temp
 
-    def placed(self) -> None:
-        self._placed = True
-
     def discard(self) -> None:
-        if self._temp is not None and not self._placed:
+        if self._temp is not None:
             self._temp.unlink(missing_ok=True)
-        if not (self._placed and self._rename_original):
-            self._path.unlink(missing_ok=True)
-        self._temp = None
+            self._temp = None
+        self._path.unlink(missing_ok=True)
 
 
 def _hash_file(path: Path) -> tuple[str, int]:

@@ -4,14 +4,18 @@ The protocol for each object (DESIGN.md, durability rules):
 
 1. parse and validate the header (UIDs against the grammar) - refusals write nothing;
 2. compare the digest with the latest stored revision: identical means ``DUPLICATE``;
-3. write a temp file in the temp dir and fsync it (outside any database lock);
-4. in one short transaction: reserve (SOP instance, revision) through the unique
-   constraint, rename the temp file into the archive, fsync the folder, update the
-   study (stability due time, content revision, re-triage), then commit;
-5. success only after the commit; on any failure before it the file and the row go.
+3. write a temp file in the temp dir and fsync it;
+4. give it its archive name with ``link`` (an exclusive create: the name is ours alone,
+   nothing is ever overwritten) and fsync the folder - still outside any database lock;
+5. in one short transaction: reserve (SOP instance, revision) through the unique
+   constraint, update the study (stability due time, content revision, re-triage) and
+   commit; success only after the commit;
+6. any failure: the archive name we created goes (and the temp file always does).
 
 Races between associations, threads and processes are settled by the database: a
-second writer of the same (SOP instance, revision) finds it taken and starts over at 2.
+second writer of the same (SOP instance, revision) finds it taken, removes its own file
+and starts over at 2. A crash leaves at most a file no row points to, never a row
+without its file.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,6 +61,10 @@ class _TakenError(Exception):
     """The (SOP instance, revision) was reserved by a concurrent writer."""
 
 
+class _UnknownCommitError(Exception):
+    """The commit failed and whether it happened cannot be told now."""
+
+
 class Ingestor:
     """Stores DICOM objects durably and indexes them; safe to share between threads."""
 
@@ -79,6 +88,13 @@ class Ingestor:
         removed = remove_stale_temp(settings.tmp_dir, older_than_seconds=stale_temp_seconds)
         if removed:
             log.info("removed %d stale temp file(s) from %s", removed, settings.tmp_dir)
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps
+        # in SQLite's busy handler (1, 2, 5, ... 100 ms). Our own threads queue on a mutex
+        # instead, which hands the lock over at once; other processes still meet the
+        # busy timeout. PostgreSQL locks rows, so its writers run side by side.
+        self._write_lock: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
         self._study_ids: dict[str, int] = {}
         self._series_ids: dict[str, tuple[int, int]] = {}
         self._cache_lock = threading.Lock()
@@ -138,12 +154,24 @@ class Ingestor:
                 self._ensure_archived(latest.archive_path, payload)
                 return _result(header, IngestOutcome.DUPLICATE, latest.revision)
             revision = 0 if latest is None else latest.revision + 1
-            temp = payload.synced_temp()
+            # Outside any database lock: the file gets its archive name (created
+            # exclusively, so it is ours alone) and the folder is fsynced.
+            relative = self.archive.link(
+                payload.synced_temp(),
+                study_uid=header.study.study_instance_uid,
+                series_uid=header.series.series_instance_uid,
+                sop_uid=header.sop_instance_uid,
+                revision=revision,
+            )
             try:
-                self._commit(header, temp, revision, latest, digest, size, calling_ae, source)
+                self._commit(header, relative, revision, latest, digest, size, calling_ae, source)
             except _TakenError:
+                self.archive.remove(relative)
                 continue
+            except _UnknownCommitError:
+                raise  # the file stays: an index row may point to it
             except DBAPIError as exc:
+                self.archive.remove(relative)
                 if not _retryable(exc):
                     raise
                 if isinstance(exc, IntegrityError):
@@ -151,7 +179,9 @@ class Ingestor:
                 last_error = exc
                 log.debug("retrying after %s", type(exc.orig).__name__)
                 continue
-            payload.placed()
+            except BaseException:
+                self.archive.remove(relative)
+                raise
             outcome = IngestOutcome.STORED if latest is None else IngestOutcome.REVISION
             log.debug("stored %s revision %d", header.sop_instance_uid, revision)
             return _result(header, outcome, revision)
@@ -163,7 +193,7 @@ class Ingestor:
     def _commit(
         self,
         header: InstanceHeader,
-        temp: Path,
+        relative: str,
         revision: int,
         latest: index.LatestRevision | None,
         digest: str,
@@ -171,17 +201,12 @@ class Ingestor:
         calling_ae: str,
         source: InstanceSource,
     ) -> None:
+        """Index the archived file in one short transaction; raises ``_TakenError`` when
+        a concurrent writer holds (SOP instance, revision) already."""
         now = self._clock()
         due = now + self._stable
-        relative = self.archive.relative_path(
-            study_uid=header.study.study_instance_uid,
-            series_uid=header.series.series_instance_uid,
-            sop_uid=header.sop_instance_uid,
-            revision=revision,
-        )
-        with self._writer.connect() as conn:
+        with self._writer.connect() as conn, self._write_lock:
             tx = conn.begin()
-            placed = False
             try:
                 study_id, series_id = self._ids(conn, header, now, due)
                 instance_id = index.insert_instance(
@@ -202,9 +227,6 @@ class Ingestor:
                 )
                 if instance_id is None:
                     raise _TakenError
-                # The reservation is ours until commit: no one else writes this path.
-                self.archive.place(temp, relative)
-                placed = True
                 moved_from = None
                 if latest is not None:
                     index.supersede_revisions(
@@ -228,18 +250,18 @@ class Ingestor:
                     )
             except BaseException:
                 _quietly(tx.rollback)
-                if placed:
-                    self.archive.remove(relative)
                 raise
             try:
                 tx.commit()
-            except Exception:
+            except Exception as exc:
+                # This connection's state is unknown now: never hand it out again.
+                _quietly(conn.invalidate)
                 # The commit may have happened even though it reported failure: look
-                # before deleting a file an index row might now point to.
+                # before the caller deletes a file an index row might now point to.
                 committed = self._committed(header.sop_instance_uid, revision, digest)
-                if committed is not True:
-                    if committed is False:
-                        self.archive.remove(relative)
+                if committed is None:
+                    raise _UnknownCommitError(_describe(exc)) from exc
+                if not committed:
                     raise
         self._remember_ids(header, study_id, series_id)
 
@@ -278,20 +300,19 @@ class Ingestor:
         """Whether our row exists; None when the database cannot tell us now."""
         try:
             with self._engine.connect() as conn:
-                latest = index.latest_revision(conn, sop_instance_uid=sop_instance_uid)
+                stored = index.revision_digest(
+                    conn, sop_instance_uid=sop_instance_uid, revision=revision
+                )
         except Exception:
             return None
-        return (
-            latest is not None and latest.revision >= revision and latest.content_digest == digest
-        )
+        return stored == digest
 
     def _ensure_archived(self, relative: str, payload: Payload) -> None:
         """An identical re-send: put the file back if it went missing from the archive."""
         if self.archive.exists(relative):
             return
-        self.archive.place(payload.synced_temp(), relative)
-        payload.placed()
-        log.warning("restored missing archive file %s from an identical re-send", relative)
+        if self.archive.restore(payload.synced_temp(), relative):
+            log.warning("restored missing archive file %s from an identical re-send", relative)
 
 
 def _retryable(exc: DBAPIError) -> bool:

@@ -83,6 +83,10 @@ _LATEST = (
     .order_by(INSTANCE.c.revision.desc())
     .limit(1)
 )
+_REVISION_DIGEST = select(INSTANCE.c.content_digest).where(
+    INSTANCE.c.sop_instance_uid == bindparam("p_sop"),
+    INSTANCE.c.revision == bindparam("p_revision"),
+)
 _STUDY_ID = select(STUDY.c.id).where(STUDY.c.study_instance_uid == bindparam("p_uid"))
 _SERIES_ID = select(SERIES.c.id, SERIES.c.study_id).where(
     SERIES.c.series_instance_uid == bindparam("p_uid")
@@ -154,6 +158,14 @@ def latest_revision(conn: Connection, *, sop_instance_uid: str) -> LatestRevisio
         archive_path=row.archive_path,
         study_id=row.study_id,
     )
+
+
+def revision_digest(conn: Connection, *, sop_instance_uid: str, revision: int) -> str | None:
+    """The content digest stored for one revision of a SOP instance, if it exists."""
+    digest = conn.execute(
+        _REVISION_DIGEST, {"p_sop": sop_instance_uid, "p_revision": revision}
+    ).scalar()
+    return None if digest is None else str(digest)
 
 
 def ensure_study(
