@@ -79,12 +79,12 @@ def _sqlite_engine(settings: Settings, url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        dbapi_connection = conn.connection.dbapi_connection
-        if isinstance(dbapi_connection, sqlite3.Connection) and dbapi_connection.in_transaction:
+        raw = conn.connection.dbapi_connection
+        if raw is not None and getattr(raw, "in_transaction", False):
             # A commit that failed half-way can leave SQLite inside its transaction;
             # end it rather than fail every later BEGIN on this pooled connection.
             log.warning("rolling back a transaction left open on a pooled connection")
-            dbapi_connection.rollback()
+            raw.rollback()
         options: dict[str, Any] = dict(conn.get_execution_options())
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
 
