@@ -3,10 +3,13 @@ the network, with a storescp-like peer in the same run.
 
     .venv/bin/python -m bench.ingest_core [--count 500] [--threads 1,4] [--repeat 3]
                                           [--cpu K] [--database-url URL] [--dir PATH]
+                                          [--spooled]
 
 Each run ingests ``count`` small SR reports (about 3 KB, ten per study, as the listener
 bench sends) into a fresh data dir and database, from 1 or 4 threads (as concurrent
 associations would), then sends them all again (identical re-sends: duplicates).
+``--spooled`` hands each object over as the listener does, a file in the temp dir
+given with ``ingest_file(move=True)`` (writing those files is not timed).
 It prints instances/s (wall) and CPU ms per instance (process time: user + system),
 best of ``repeat`` runs.
 
@@ -129,19 +132,40 @@ def _timed(run: Callable[[], None]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def ours(objects: list[bytes], threads: int, root: Path, url: str | None) -> dict[str, float]:
+def ours(
+    objects: list[bytes], threads: int, root: Path, url: str | None, *, spooled: bool
+) -> dict[str, float]:
     data = root / "ours"
     settings = load_settings(environ={}, data_dir=data, database_url=url)
     engine = migrated_engine(settings)
     ingestor = Ingestor(settings=settings, engine=engine)
     failures: list[str] = []
+    spool = settings.tmp_dir / "rx-bench"
+
+    def spool_all() -> dict[bytes, Path]:
+        # as the listener's spool leaves them: one file per object in the temp dir
+        spool.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for n, item in enumerate(objects):
+            paths[item] = spool / f"{n:05d}.part"
+            paths[item].write_bytes(item)
+        return paths
+
+    paths: dict[bytes, Path] = {}
 
     def ingest(item: bytes) -> None:
-        result = ingestor.ingest_bytes(item, calling_ae="BENCH")
+        if spooled:
+            result = ingestor.ingest_file(paths[item], calling_ae="BENCH", move=True)
+        else:
+            result = ingestor.ingest_bytes(item, calling_ae="BENCH")
         if not result.ok:
             failures.append(result.reason)
 
+    if spooled:
+        paths = spool_all()
     stored = _timed(lambda: _parallel(objects, threads, ingest))
+    if spooled:
+        paths = spool_all()
     again = _timed(lambda: _parallel(objects, threads, ingest))
     engine.dispose()
     if failures:
@@ -183,13 +207,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cpu", type=int, help="pin the process to this core")
     parser.add_argument("--database-url", help="default: SQLite under the data dir")
     parser.add_argument("--dir", type=Path, help="where the data dirs go")
+    parser.add_argument(
+        "--spooled",
+        action="store_true",
+        help="ingest_file(move=True) from files in the temp dir (the listener's path)",
+    )
     args = parser.parse_args(argv)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     objects = corpus(args.count)
     size = sum(map(len, objects)) / len(objects)
     where = args.database_url or "SQLite (WAL, synchronous=FULL)"
-    print(f"{args.count} small SR ({size / 1024:.1f} KB each), 10 per study; database: {where}")
+    how = "ingest_file(move=True) from spool files" if args.spooled else "ingest_bytes"
+    print(f"{args.count} small SR ({size / 1024:.1f} KB each), 10 per study, {how}")
+    print(f"database: {where}")
     print(f"cores: {sorted(os.sched_getaffinity(0))}, load average: {os.getloadavg()[0]:.2f}")
     print(
         f"{'threads':>7}  {'ours inst/s':>11} {'cpu ms':>6}  {'dup inst/s':>10} {'cpu ms':>6}"
@@ -200,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         best_peer: dict[str, float] = {}
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-                run = ours(objects, threads, Path(tmp), args.database_url)
+                run = ours(objects, threads, Path(tmp), args.database_url, spooled=args.spooled)
                 if args.database_url and args.database_url.startswith("postgres"):
                     _reset_postgres(args.database_url)
                 run_peer = peer(objects, threads, Path(tmp))

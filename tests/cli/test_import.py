@@ -159,3 +159,12 @@ def test_memory_does_not_grow_with_the_number_of_files(
     large = peak_importing(2000, "large")
     # Streaming: ten times the files, not more memory (under 150 bytes a file at most).
     assert large - small < 256 * 1024
+
+
+def test_an_unusable_archive_is_a_clear_error(settings: Settings, tmp_path: Path) -> None:
+    obj = Obj().write(tmp_path / "a.dcm")
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / "archive").write_text("a file where the archive folder goes")
+    result = CliRunner().invoke(cli, ["import", str(obj)], env=_env(settings))
+    assert result.exit_code == 1
+    assert "cannot prepare the archive" in result.output

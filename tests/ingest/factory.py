@@ -34,8 +34,9 @@ class Obj:
     # file meta overrides, to build inconsistent objects
     media_sop_uid: str | None = None
     media_sop_class: str | None = None
-    # extra data set attributes by keyword
+    # extra data set attributes by keyword, and by tag: {tag: (VR, value)}
     extra: dict[str, Any] = field(default_factory=dict)
+    tagged: dict[int, tuple[str, Any]] = field(default_factory=dict)
     omit: tuple[str, ...] = ()
 
     def dataset(self) -> Dataset:
@@ -69,6 +70,8 @@ class Obj:
         ds.TextValue = self.text  # stands in for the report content
         for keyword, value in self.extra.items():
             setattr(ds, keyword, value)
+        for tag, (vr, value) in self.tagged.items():
+            ds.add_new(tag, vr, value)
         for keyword in self.omit:
             if keyword in ds:
                 delattr(ds, keyword)

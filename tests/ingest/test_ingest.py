@@ -482,3 +482,33 @@ def test_start_creates_the_folders(db_settings: Settings, engine: Engine) -> Non
     Ingestor(settings=db_settings, engine=engine)
     assert db_settings.archive_dir.is_dir()
     assert db_settings.tmp_dir.is_dir()
+
+
+def test_move_of_a_large_object(ingestor: Ingestor, db_settings: Settings, rows: Rows) -> None:
+    import hashlib
+
+    obj = Obj(sop_class="1.2.840.10008.5.1.4.1.1.6.1", modality="US")
+    obj.extra = {
+        "Rows": 500,
+        "Columns": 1000,
+        "SamplesPerPixel": 3,
+        "BitsAllocated": 8,
+        "BitsStored": 8,
+        "HighBit": 7,
+        "PixelRepresentation": 0,
+        "PhotometricInterpretation": "RGB",
+        "PixelData": b"\x7f" * 1_500_000,
+    }
+    # a private element larger than the header window, before the last tag we read
+    obj.tagged = {0x00090010: ("LO", "ACME"), 0x00091001: ("OB", b"\0" * 300_000)}
+    ds_bytes = obj.encode()
+    spooled = db_settings.tmp_dir / "rx-2" / "big.part"
+    spooled.parent.mkdir(parents=True)
+    spooled.write_bytes(ds_bytes)
+    result = ingestor.ingest_file(spooled, calling_ae="PACS", move=True)
+    assert result.outcome is IngestOutcome.STORED
+    assert _only_file(db_settings).read_bytes() == ds_bytes
+    (row,) = rows("instance")
+    assert row["content_digest"] == hashlib.sha256(ds_bytes).hexdigest()
+    assert row["size_bytes"] == len(ds_bytes)
+    assert not spooled.exists()

@@ -65,7 +65,12 @@ def import_command(cli: CliContext, paths: tuple[Path, ...], calling_ae: str | N
     tally = ImportTally()
     interrupted = False
     try:
-        ingestor = Ingestor(settings=settings, engine=engine)
+        try:
+            ingestor = Ingestor(settings=settings, engine=engine)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot prepare the archive under {settings.data_dir}: {exc.strerror or exc}"
+            ) from None
         files, size = survey(paths)
         with Progress(
             TextColumn("[progress.description]{task.description}"),
@@ -98,7 +103,7 @@ def import_command(cli: CliContext, paths: tuple[Path, ...], calling_ae: str | N
 
 def _summary(out: Console, tally: ImportTally, interrupted: bool) -> None:
     if interrupted:
-        out.print("interrupted: the objects below were done; run the import again for the rest")
+        out.print("interrupted: the counts below are what was done; import again for the rest")
     out.print(
         f"{tally.files} files, {tally.bytes_read / 1e6:.1f} MB: "
         f"{tally.stored} stored, {tally.duplicate} duplicate, {tally.revision} revision, "

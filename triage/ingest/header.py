@@ -99,27 +99,32 @@ def read_header(source: bytes | Path) -> InstanceHeader:
 
     Raises ``HeaderError`` (never anything else) when the object cannot be indexed.
     """
+    if isinstance(source, bytes):
+        return read_header_start(source, complete=True, file=None)
     try:
-        if isinstance(source, bytes):
-            if not is_part10_prefix(source):
-                raise HeaderError(
-                    StoreStatus.CANNOT_UNDERSTAND, "not a DICOM Part 10 object (no DICM prefix)"
-                )
-            try:
-                return _from_raw(read_raw_header(source, complete=True, **_FAST))
-            except UnsupportedError:
-                return _from_pydicom(io.BytesIO(source))
         with source.open("rb") as fh:
             prefix = fh.read(FILE_PREFIX_BYTES)
-            if not is_part10_prefix(prefix):
-                raise HeaderError(
-                    StoreStatus.CANNOT_UNDERSTAND, "not a DICOM Part 10 file (no DICM prefix)"
-                )
-            try:
-                complete = len(prefix) < FILE_PREFIX_BYTES
-                return _from_raw(read_raw_header(prefix, complete=complete, **_FAST))
-            except UnsupportedError:
-                fh.seek(0)
+    except OSError as exc:
+        raise HeaderError(
+            StoreStatus.OUT_OF_RESOURCES, f"cannot read the file: {exc.strerror or exc}"
+        ) from exc
+    return read_header_start(prefix, complete=len(prefix) < FILE_PREFIX_BYTES, file=source)
+
+
+def read_header_start(start: bytes, *, complete: bool, file: Path | None) -> InstanceHeader:
+    """Parse the header from the first bytes of an object (all of it when ``complete``);
+    when they do not suffice, pydicom reads ``file`` (or ``start`` itself)."""
+    try:
+        if not is_part10_prefix(start):
+            raise HeaderError(
+                StoreStatus.CANNOT_UNDERSTAND, "not a DICOM Part 10 object (no DICM prefix)"
+            )
+        try:
+            return _from_raw(read_raw_header(start, complete=complete, **_FAST))
+        except UnsupportedError:
+            if file is None or complete:
+                return _from_pydicom(io.BytesIO(start))
+            with file.open("rb") as fh:
                 return _from_pydicom(fh)
     except HeaderError:
         raise

@@ -8,11 +8,19 @@ keeps the data) and, for a moved file, the original.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Protocol
 
 from triage.ingest.archive import Archive, fsync_file
-from triage.ingest.header import InstanceHeader, read_header
+from triage.ingest.header import (
+    FILE_PREFIX_BYTES,
+    HeaderError,
+    InstanceHeader,
+    read_header,
+    read_header_start,
+)
+from triage.ingest.result import StoreStatus
 
 _CHUNK = 1 << 20
 
@@ -93,51 +101,66 @@ class CopiedFile:
 
 
 class MovedFile:
-    """A file whose ownership passes to the ingest (the listener's temp file): linked
-    into the archive if kept, deleted in any case."""
+    """A file whose ownership passes to the ingest (the listener's spool file): linked
+    into the archive if kept, deleted in any case.
+
+    The listener's hot path, so the file is opened once: one pass reads the header's
+    bytes and hashes the content, and the same descriptor is fsynced.
+    """
 
     def __init__(self, path: Path, archive: Archive) -> None:
         self._path = path
         self._archive = archive
         # Outside the temp dir a link might cross file systems: copy it in instead.
         self._in_place = archive.is_temp(path)
+        self._fd: int | None = None
         self._temp: Path | None = None
         self._synced = False
         self._digest: tuple[str, int] | None = None
 
     def header(self) -> InstanceHeader:
-        return read_header(self._path)
+        if not self._in_place:
+            return read_header(self._path)
+        try:
+            self._fd = os.open(self._path, os.O_RDONLY)
+            digest = hashlib.sha256()
+            start = bytearray()
+            size = 0
+            while chunk := os.read(self._fd, _CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                if len(start) < FILE_PREFIX_BYTES:
+                    start += chunk[: FILE_PREFIX_BYTES - len(start)]
+        except OSError as exc:
+            raise HeaderError(
+                StoreStatus.OUT_OF_RESOURCES, f"cannot read the file: {exc.strerror or exc}"
+            ) from exc
+        self._digest = digest.hexdigest(), size
+        self._temp = self._path
+        return read_header_start(bytes(start), complete=size <= len(start), file=self._path)
 
     def digest(self) -> tuple[str, int]:
         if self._digest is None:
-            if self._in_place:
-                self._digest = _hash_file(self._path)
-                self._temp = self._path
-            else:
-                self._temp, digest, size = self._archive.copy_to_temp(self._path)
-                self._digest = digest, size
+            self._temp, digest, size = self._archive.copy_to_temp(self._path)
+            self._digest = digest, size
         return self._digest
 
     def synced_temp(self) -> Path:
         self.digest()
         assert self._temp is not None
         if not self._synced:
-            fsync_file(self._temp)
+            if self._fd is not None:
+                os.fsync(self._fd)
+            else:
+                fsync_file(self._temp)
             self._synced = True
         return self._temp
 
     def discard(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         if self._temp is not None:
             self._temp.unlink(missing_ok=True)
             self._temp = None
         self._path.unlink(missing_ok=True)
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size

@@ -107,8 +107,9 @@ class Ingestor:
     def ingest_file(
         self, path: Path, *, calling_ae: str, source: str = "dicom", move: bool = False
     ) -> IngestResult:
-        """Store a Part 10 file. ``move``: the file is ours (renamed in or deleted);
-        otherwise it is copied and left alone."""
+        """Store a Part 10 file. ``move``: the file (in the temp dir) becomes ours: it is
+        linked into the archive and deleted in any case; otherwise it is copied and left
+        alone."""
         payload: Payload = MovedFile(path, self.archive) if move else CopiedFile(path, self.archive)
         return self._ingest(payload, calling_ae, source)
 
@@ -125,7 +126,7 @@ class Ingestor:
             result = _refused(StoreStatus.OUT_OF_RESOURCES, _describe(exc), header)
             log.debug("ingest failure", exc_info=True)
         finally:
-            payload.discard()
+            _quietly(payload.discard)
         if not result.ok:
             # The caller reports refusals too; failures of our own deserve an error here.
             level = logging.ERROR if result.status is StoreStatus.OUT_OF_RESOURCES else logging.INFO
@@ -260,7 +261,9 @@ class Ingestor:
                 # before the caller deletes a file an index row might now point to.
                 committed = self._committed(header.sop_instance_uid, revision, digest)
                 if committed is None:
-                    raise _UnknownCommitError(_describe(exc)) from exc
+                    raise _UnknownCommitError(
+                        f"the commit was not confirmed ({_describe(exc)}); the file is kept"
+                    ) from exc
                 if not committed:
                     raise
         self._remember_ids(header, study_id, series_id)
@@ -324,6 +327,8 @@ def _retryable(exc: DBAPIError) -> bool:
 def _describe(exc: BaseException) -> str:
     # SQLAlchemy errors carry statement parameters (patient names); the driver's
     # message does not.
+    if isinstance(exc, _UnknownCommitError):
+        return str(exc)
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return f"database error: {type(exc.orig).__name__}: {str(exc.orig).strip()[:300]}"
     if isinstance(exc, OSError):
