@@ -512,3 +512,15 @@ def test_move_of_a_large_object(ingestor: Ingestor, db_settings: Settings, rows:
     assert row["content_digest"] == hashlib.sha256(ds_bytes).hexdigest()
     assert row["size_bytes"] == len(ds_bytes)
     assert not spooled.exists()
+
+
+def test_a_series_uid_reused_under_another_study(
+    ingestor: Ingestor, db_settings: Settings, engine: Engine, rows: Rows
+) -> None:
+    first = Obj()
+    stray = Obj(series_uid=first.series_uid)  # another study UID, same series UID
+    assert ingestor.ingest_bytes(first.encode(), calling_ae="PACS").ok
+    fresh = Ingestor(settings=db_settings, engine=engine)  # nothing cached
+    assert fresh.ingest_bytes(stray.encode(), calling_ae="PACS").ok
+    (study_row,) = rows("study")  # no empty study row for the stray header's study UID
+    assert study_row["instance_count"] == 2

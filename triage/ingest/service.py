@@ -272,9 +272,12 @@ class Ingestor:
     def _ids(
         self, conn: Connection, header: InstanceHeader, now: datetime, due: datetime
     ) -> tuple[int, int]:
-        cached = self._series_ids.get(header.series.series_instance_uid)
-        if cached is not None:
-            series_id, study_id = cached
+        known = self._series_ids.get(header.series.series_instance_uid) or index.find_series(
+            conn, series_instance_uid=header.series.series_instance_uid
+        )
+        if known is not None:
+            # An existing series keeps its study, even if this header names another one.
+            series_id, study_id = known
             return study_id, series_id
         study_id_or_none = self._study_ids.get(header.study.study_instance_uid)
         if study_id_or_none is None:

@@ -189,6 +189,12 @@ def ensure_study(
     return int(study_id)
 
 
+def find_series(conn: Connection, *, series_instance_uid: str) -> tuple[int, int] | None:
+    """(series id, its study id) of an indexed series, or None."""
+    row = conn.execute(_SERIES_ID, {"p_uid": series_instance_uid}).first()
+    return None if row is None else (int(row.id), int(row.study_id))
+
+
 def ensure_series(
     conn: Connection, *, study_id: int, attributes: SeriesAttributes, now: datetime
 ) -> tuple[int, int]:
