@@ -67,9 +67,6 @@ class Archive:
         name = archive_name(sop_uid, revision)
         return f"{self._archive_prefix}/{study_uid}/{series_uid}/{name}"
 
-    def absolute(self, relative: str) -> Path:
-        return self.data_dir / relative
-
     # temp files -------------------------------------------------------------------
     def _new_temp(self) -> tuple[Path, int]:
         path = self.tmp_dir / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}"
@@ -112,12 +109,12 @@ class Archive:
         return path, digest.hexdigest(), size
 
     def is_temp(self, path: Path) -> bool:
-        """Whether ``path`` is inside the temp dir (so a rename stays on one file system)."""
-        try:
-            path.resolve().relative_to(self.tmp_dir.resolve())
-        except ValueError:
-            return False
-        return True
+        """Whether ``path`` is inside the temp dir (so a link stays on one file system)."""
+        # Lexically first: the listener hands over paths under tmp_dir as it was given,
+        # and resolving costs a system call per path component on the hot path.
+        if Path(os.path.abspath(path)).is_relative_to(os.path.abspath(self.tmp_dir)):
+            return True
+        return path.resolve().is_relative_to(self.tmp_dir.resolve())
 
     # the archive --------------------------------------------------------------------
     def link(
