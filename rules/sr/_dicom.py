@@ -63,6 +63,13 @@ SEQUENCE_TAGS = frozenset(
 _LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
+# Explicit VRs with a 2-byte length (checked first: a set lookup, not the regex below).
+_SHORT_VRS = frozenset(
+    {
+        b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT",
+        b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
+    }
+)  # fmt: skip
 _VR_RE = re.compile(rb"[A-Z]{2}")
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -263,6 +270,8 @@ def parse_dataset(
             if group == 0xFFFE:
                 (length,) = long_length(buf, pos + 4)
                 vr = None
+            elif vr in _SHORT_VRS:
+                pass
             elif vr in _LONG_VRS:
                 if pos + 12 > limit:
                     add_problem(item, "data ends inside an element header (truncated)")
