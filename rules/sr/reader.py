@@ -106,10 +106,19 @@ def _parse_stream(stream: BinaryIO) -> Parsed:
 
 
 def _read(stream: BinaryIO, size: int) -> bytes:
-    data = stream.read(size)
-    if not isinstance(data, bytes):
-        raise DocumentReadError("the file object did not return bytes (open it in 'rb' mode)")
-    return data
+    """``size`` bytes (fewer only at the end), or everything left when ``size`` is -1;
+    unbuffered streams may return short reads, so keep reading."""
+    chunks: list[bytes] = []
+    got = 0
+    while size < 0 or got < size:
+        data = stream.read(-1 if size < 0 else size - got)
+        if not isinstance(data, bytes):
+            raise DocumentReadError("the file object did not return bytes (open it in 'rb' mode)")
+        if not data:
+            break
+        chunks.append(data)
+        got += len(data)
+    return b"".join(chunks)
 
 
 # Raw ValueType / RelationshipType values, as written (padded or not) and as pydicom gives
@@ -129,9 +138,20 @@ def _enum_map(members: type[_E]) -> dict[bytes | str | None, _E]:
 
 _VALUE_TYPES = _enum_map(ValueType)
 _RELATIONSHIPS = _enum_map(Relationship)
-_HAS_CONCEPT_MOD = frozenset(
-    k for k, v in _RELATIONSHIPS.items() if v is Relationship.HAS_CONCEPT_MOD
-)
+
+
+def _enum(table: dict[bytes | str | None, _E], raw: RawValue | None) -> _E | None:
+    """The enum for a raw CS value; written sloppily ("text", "contains  ") as a fallback."""
+    if not isinstance(raw, bytes | str):
+        return None
+    found = table.get(raw)
+    if found is None:
+        text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw
+        found = table.get(" ".join(text.upper().split()))
+    return found
+
+
+_HAS_CONCEPT_MOD = Relationship.HAS_CONCEPT_MOD
 # Value types whose concept name is required (PS3.3 C.17.3, Concept Name Code Sequence).
 _NEEDS_CONCEPT = frozenset(
     {
@@ -301,17 +321,23 @@ class _Reader:
         try:
             value_text = charset.decode(value).strip()
             scheme_text = charset.decode(scheme).strip()
-            meaning_text = charset.decode(meaning).strip()
         except TextDecodeError as problem:
             raise _SkipItemError(f"{what}: {problem.reason}") from problem
         if not value_text:
             raise _SkipItemError(f"{what} has an empty code value")
         if not scheme_text:
             raise _SkipItemError(f"{what} has an empty coding scheme designator")
+        cacheable = True
+        try:
+            meaning_text = charset.decode(meaning).strip()
+        except TextDecodeError as problem:
+            # The meaning is only displayed: keep the best-effort text, keep the item.
+            meaning_text, cacheable = problem.text.strip(), False
         info = _CodeInfo(self.vocab.code(value_text, scheme_text, meaning_text), self.vocab)
-        if len(_CODE_CACHE) >= _CODE_CACHE_LIMIT:
-            _CODE_CACHE.clear()
-        _CODE_CACHE[key] = info
+        if cacheable:
+            if len(_CODE_CACHE) >= _CODE_CACHE_LIMIT:
+                _CODE_CACHE.clear()
+            _CODE_CACHE[key] = info
         return info
 
     # -- the document ------------------------------------------------------------------
@@ -326,21 +352,28 @@ class _Reader:
             root, count = self._tree(laterality)
         elif sop_class.startswith(SR_SOP_CLASS_PREFIX):
             self.problems.append(ReadProblem("1", "SR object without a content tree"))
+        # Everything that may record a problem runs before the problems are collected.
+        modality = self._header(tags.MODALITY, "Modality")
+        study_description = self._header(tags.STUDY_DESCRIPTION, "StudyDescription")
+        completion = self._header(tags.COMPLETION_FLAG, "CompletionFlag") or None
+        verification = self._header(tags.VERIFICATION_FLAG, "VerificationFlag") or None
+        procedure_codes = self._procedure_codes()
+        header_text = self._header_texts()
         return SRDocument(
             sop_class_uid=sop_class,
             sop_instance_uid=self._uid(ds.get(tags.SOP_INSTANCE_UID)) or self.meta_sop_instance,
             study_instance_uid=self._uid(ds.get(tags.STUDY_INSTANCE_UID)),
             series_instance_uid=self._uid(ds.get(tags.SERIES_INSTANCE_UID)),
-            modality=self._header(tags.MODALITY, "Modality"),
-            study_description=self._header(tags.STUDY_DESCRIPTION, "StudyDescription"),
-            procedure_codes=self._procedure_codes(),
+            modality=modality,
+            study_description=study_description,
+            procedure_codes=procedure_codes,
             root=root,
-            header_text=self._header_texts(),
+            header_text=header_text,
             laterality=laterality,
             problems=tuple(self.problems),
             predecessor_sop_instance_uids=self._predecessors(),
-            completion_flag=self._header(tags.COMPLETION_FLAG, "CompletionFlag") or None,
-            verification_flag=self._header(tags.VERIFICATION_FLAG, "VerificationFlag") or None,
+            completion_flag=completion,
+            verification_flag=verification,
             item_count=count,
         )
 
@@ -432,7 +465,7 @@ class _Reader:
         text_tags = _TEXT_VALUE_TAGS
 
         # The root: the data set itself. Read leniently (skipping it would lose everything).
-        value_type = _VALUE_TYPES.get(_hashable(ds.get(tags.VALUE_TYPE)))
+        value_type = _enum(_VALUE_TYPES, ds.get(tags.VALUE_TYPE))
         if value_type is not ValueType.CONTAINER:
             problems.append(ReadProblem("1", "the root content item is not a CONTAINER"))
         try:
@@ -466,8 +499,8 @@ class _Reader:
                 problems.extend(ReadProblem(path, p) for p in problems_of(raw))
             if tags.SPECIFIC_CHARACTER_SET in raw:
                 charset = self._charset(raw, charset, path)
-            relationship = _RELATIONSHIPS.get(_hashable(raw.get(tags.RELATIONSHIP_TYPE)))
-            value_type = _VALUE_TYPES.get(_hashable(raw.get(tags.VALUE_TYPE)))
+            relationship = _enum(_RELATIONSHIPS, raw.get(tags.RELATIONSHIP_TYPE))
+            value_type = _enum(_VALUE_TYPES, raw.get(tags.VALUE_TYPE))
             try:
                 if relationship is None:
                     raise _SkipItemError("missing or unknown RelationshipType")
@@ -599,7 +632,7 @@ class _Reader:
         children = raw.get(tags.CONTENT_SEQUENCE)
         if isinstance(children, list):
             for child in children:
-                if _hashable(child.get(tags.RELATIONSHIP_TYPE)) not in _HAS_CONCEPT_MOD:
+                if _enum(_RELATIONSHIPS, child.get(tags.RELATIONSHIP_TYPE)) is not _HAS_CONCEPT_MOD:
                     continue
                 try:
                     concept = self._code_info(
@@ -628,7 +661,7 @@ class _Reader:
         if not isinstance(children, list):
             return None
         for child in children:
-            if _hashable(child.get(tags.RELATIONSHIP_TYPE)) not in _HAS_CONCEPT_MOD:
+            if _enum(_RELATIONSHIPS, child.get(tags.RELATIONSHIP_TYPE)) is not _HAS_CONCEPT_MOD:
                 continue
             try:
                 concept = self._code_info(
@@ -778,10 +811,6 @@ class _Reader:
         root = built[0]
         assert root is not None
         return root
-
-
-def _hashable(value: RawValue | None) -> bytes | str | None:
-    return value if isinstance(value, bytes | str) else None
 
 
 def _items(value: RawValue | None) -> list[RawItem]:

@@ -258,3 +258,33 @@ def test_unreadable_sources_raise() -> None:
         read_document("/nonexistent/file.dcm")
     with pytest.raises(DocumentReadError, match="'rb'"):
         read_document(io.StringIO("text"))  # type: ignore[arg-type]
+
+
+def test_sloppy_code_strings_are_understood() -> None:
+    sloppy = raw.content_item("text", relationship="contains  ", text="Lower case.")
+    doc = _read(sloppy)
+    assert doc.problems == ()
+    assert _texts(doc) == ["Lower case.", "Still read."]
+
+
+def test_bad_bytes_in_a_code_meaning_keep_the_item() -> None:
+    item = raw.content_item(
+        "CODE",
+        extra=raw.sequence(raw.CONCEPT_CODE, [raw.code("367643001", "SCT", "x")]).replace(
+            b"LO\x02\x00x ", b"LO\x02\x00\xff\xfe"
+        ),
+    )
+    doc = read_document(raw.sr_file([item], header=raw.element(0x00080005, "CS", "ISO_IR 192")))
+    assert doc.root is not None
+    coded = doc.root.children[0].code
+    assert coded == codes.CYST
+    assert coded is not None
+    assert coded.meaning == "\ufffd\ufffd"
+
+
+def test_problems_in_late_header_fields_are_kept() -> None:
+    flag_as_sequence = raw.sequence(0x0040A491, [raw.element(0x00080100, "SH", "X")])
+    data = raw.sr_file([GOOD]) + flag_as_sequence
+    doc = read_document(data)
+    assert doc.completion_flag is None
+    assert ("CompletionFlag", "a text value is malformed") in _problems(doc)

@@ -140,3 +140,24 @@ def test_files_longer_than_the_first_read_are_read_whole(
     image = build.to_bytes(build.us_image(image_comments="Cyst.", rows=64, columns=64))
     stream = _CountingReader(image)
     assert read_document(stream).header_text[0].text == "Cyst."
+
+
+class _Trickle(io.RawIOBase):
+    """An unbuffered stream that hands out at most 1,000 bytes a read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(1000 if size < 0 else min(size, 1000))
+
+
+def test_short_reads_are_completed(
+    monkeypatch: pytest.MonkeyPatch, vascular: Dataset, reference: SRDocument
+) -> None:
+    monkeypatch.setattr("rules.sr.reader.FIRST_READ", 4096)
+    data = build.to_bytes(vascular)
+    assert read_document(_Trickle(data)) == reference  # type: ignore[arg-type]
