@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from triage.db.engine import make_engine, writer
 from triage.settings import Settings, load_settings
@@ -50,16 +51,29 @@ def test_making_an_engine_does_not_connect(tmp_path: Path) -> None:
 
 def test_writer_takes_the_sqlite_write_lock_first(settings: Settings) -> None:
     engine = make_engine(settings)
-    seen: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda c, cur, stmt, *a: seen.append(stmt))
+    database = settings.data_dir / "msk-triage.db"
+
+    def lock_is_free() -> bool:
+        other = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            other.close()
+
     try:
-        with writer(engine).begin() as conn:
-            conn.execute(text("SELECT 1"))
         with engine.begin() as conn:
             conn.execute(text("SELECT 1"))
+            assert lock_is_free()  # a plain transaction that only read takes no lock
+        with writer(engine).begin() as conn:
+            conn.execute(text("SELECT 1"))
+            assert not lock_is_free()
+        assert lock_is_free()
     finally:
         engine.dispose()
-    assert [s for s in seen if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE", "BEGIN"]
 
 
 def test_engine_fixture_is_migrated(engine: Engine) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -80,12 +79,20 @@ def _sqlite_engine(settings: Settings, url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         raw = conn.connection.dbapi_connection
-        if raw is not None and getattr(raw, "in_transaction", False):
+        if raw is None:  # a connection being begun always has its DBAPI connection
+            raise RuntimeError("no SQLite connection to begin a transaction on")
+        if getattr(raw, "in_transaction", False):
             # A commit that failed half-way can leave SQLite inside its transaction;
             # end it rather than fail every later BEGIN on this pooled connection.
             log.warning("rolling back a transaction left open on a pooled connection")
             raw.rollback()
-        options: dict[str, Any] = dict(conn.get_execution_options())
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE) else "BEGIN")
+        immediate = conn.get_execution_options().get(IMMEDIATE)
+        # Straight to the driver rather than through SQLAlchemy's execute: this runs
+        # twice for every ingested object.
+        cursor = raw.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        finally:
+            cursor.close()
 
     return engine
