@@ -166,7 +166,11 @@ def _has_elements(item: RawItem) -> bool:
 
 def _looks_implicit(buf: bytes, pos: int, little: bool, *, default: bool) -> bool:
     """Trust the transfer syntax unless the first element plainly says otherwise (some
-    writers label implicit data sets explicit, and the reverse)."""
+    writers label implicit data sets explicit, and the reverse). Stray delimiters, which
+    have no VR either way, are looked past."""
+    delimiter = b"\xfe\xff" if little else b"\xff\xfe"
+    while buf[pos : pos + 2] == delimiter:
+        pos += 8
     if len(buf) < pos + 8:
         return default
     vr_ok = _VR_RE.fullmatch(buf[pos + 4 : pos + 6]) is not None
@@ -286,10 +290,13 @@ def parse_dataset(
         tag = group << 16 | elem
 
         if group == 0xFFFE:
-            if tag == ITEM_DELIMITER:
+            if len(stack) == 1:
+                add_problem(top, f"stray delimiter {tag_str(tag)} in the data set: skipped")
+                pos += 8
+            elif tag == ITEM_DELIMITER:
                 pos += 8
                 stack.pop()
-            elif tag == SEQUENCE_DELIMITER and len(stack) > 1:
+            elif tag == SEQUENCE_DELIMITER:
                 # The item was never closed: let the enclosing sequence take the delimiter.
                 add_problem(item, "item not closed before the end of its sequence")
                 stack.pop()
@@ -307,21 +314,20 @@ def parse_dataset(
             or (vr is None and (tag in SEQUENCE_TAGS or length == _UNDEFINED))
             or (vr == b"UN" and (tag in SEQUENCE_TAGS or length == _UNDEFINED))
         )
-        seq_end: int | None
+        seq_end: int | None = None
         if length == _UNDEFINED:
-            if sequence and vr is None and not _starts_item(buf, start, order):
-                # An undefined-length value that is not a sequence (implicit VR).
-                pos = _skip_to_sequence_delimiter(buf, start, order)
-            elif not sequence:
+            if not sequence:
+                # Encapsulated pixel data and the like: fragments, then a delimiter.
                 pos = _skip_fragments(buf, start, order, limit)
-            else:
-                pos = start
-            if pos < 0:
-                add_problem(item, f"{tag_str(tag)} has no end (truncated)")
-                add_problem(top, "file is truncated")
-                break
-            seq_end = None
-            if not sequence or pos != start:
+            elif vr is None and not _starts_item(buf, start, order):
+                # An implicit-VR value of undefined length that is not a sequence.
+                sequence = False
+                pos = _skip_to_sequence_delimiter(buf, start, order)
+            if not sequence:
+                if pos < 0:
+                    add_problem(item, f"{tag_str(tag)} has no end (truncated)")
+                    add_problem(top, "file is truncated")
+                    break
                 continue
         else:
             seq_end = start + length

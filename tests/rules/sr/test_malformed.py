@@ -288,3 +288,31 @@ def test_problems_in_late_header_fields_are_kept() -> None:
     doc = read_document(data)
     assert doc.completion_flag is None
     assert ("CompletionFlag", "a text value is malformed") in _problems(doc)
+
+
+def test_stray_delimiter_at_the_top_level_is_skipped() -> None:
+    doc = read_document(raw.sr_file([GOOD], header=raw.ITEM_DELIMITER))
+    assert _problems(doc) == [("file", "stray delimiter (FFFE,E00D) in the data set: skipped")]
+    assert doc.sop_instance_uid == "1.2.3.4.5"
+    assert _texts(doc) == ["Still read."]
+
+
+def test_implicit_vr_undefined_length_value_that_is_not_a_sequence() -> None:
+    def implicit(group: int, element: int, value: bytes, length: int | None = None) -> bytes:
+        return pack("<HHI", group, element, len(value) if length is None else length) + value
+
+    body = (
+        implicit(0x0008, 0x0016, b"1.2.840.10008.5.1.4.1.1.6.1\x00")
+        + implicit(0x0008, 0x0060, b"US")
+        + implicit(0x0009, 0x1001, b"opaque!!" + raw.SEQUENCE_DELIMITER, 0xFFFFFFFF)
+        + implicit(0x0020, 0x000D, b"1.2.3.4\x00")
+        + implicit(0x0020, 0x4000, b"Cyst")
+    )
+    doc = read_document(
+        raw.part10(
+            body, sop_class="1.2.840.10008.5.1.4.1.1.6.1", transfer_syntax="1.2.840.10008.1.2"
+        )
+    )
+    assert doc.problems == ()
+    assert (doc.modality, doc.study_instance_uid) == ("US", "1.2.3.4")
+    assert [h.text for h in doc.header_text] == ["Cyst"]
