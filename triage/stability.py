@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from triage.db.crud.studies import mark_stable_studies_ready
-from triage.db.engine import writer
+from triage.db.engine import write_lock, writer
 from triage.jobs.runs import recorded_job
 from triage.settings import Settings
 
@@ -30,7 +30,7 @@ def advance_stable_studies(
 ) -> int:
     """Mark every study that has been quiet long enough ``ready``; how many moved."""
     moment = datetime.now(UTC) if now is None else now
-    with Session(writer(engine)) as session, session.begin():
+    with write_lock(engine), Session(writer(engine)) as session, session.begin():
         moved = mark_stable_studies_ready(session, now=moment)
     if moved:
         log.info("%d %s ready for triage", moved, "study" if moved == 1 else "studies")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from triage.db.engine import make_engine, writer
+from triage.db.engine import make_engine, write_lock, writer
 from triage.settings import Settings, load_settings
 
 
@@ -91,3 +91,16 @@ def test_a_transaction_left_open_on_a_pooled_connection_is_ended(settings: Setti
             assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_one_write_lock_per_sqlite_database(settings: Settings, tmp_path: Path) -> None:
+    first, second = make_engine(settings), make_engine(settings)
+    other = make_engine(load_settings(environ={}, data_dir=tmp_path / "other"))
+    postgres = make_engine(load_settings(environ={}, database_url="postgresql://u@h/db"))
+    try:
+        assert write_lock(first) is write_lock(second)  # shared by the process's writers
+        assert write_lock(first) is not write_lock(other)
+        assert not isinstance(write_lock(postgres), type(write_lock(first)))
+    finally:
+        for engine in (first, second, other, postgres):
+            engine.dispose()

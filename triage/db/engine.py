@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -49,6 +51,26 @@ def make_engine(settings: Settings) -> Engine:
 def writer(engine: Engine) -> Engine:
     """The engine whose transactions take SQLite's write lock up front (no-op elsewhere)."""
     return engine.execution_options(**{IMMEDIATE: True})
+
+
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock(engine: Engine) -> AbstractContextManager[object]:
+    """What this process's writers to ``engine`` hold around a write transaction.
+
+    SQLite admits one writer at a time, and a writer that finds it busy sleeps in
+    SQLite's busy handler (1, 2, 5 ... 100 ms between tries), so under a steady stream
+    of ingest a background job could wait for seconds. Writers of one process queue on
+    this mutex instead (one per database file), which hands over at once; other
+    processes still meet the busy timeout. PostgreSQL locks rows: nothing to hold.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = engine.url.render_as_string(hide_password=False)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
 
 
 def _sqlite_engine(settings: Settings, url: str) -> Engine:

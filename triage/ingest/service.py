@@ -24,7 +24,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from triage.db.crud import index
-from triage.db.engine import writer
+from triage.db.engine import write_lock, writer
 from triage.db.models import InstanceSource
 from triage.ingest.archive import Archive, remove_stale_temp
 from triage.ingest.header import HeaderError, InstanceHeader
@@ -88,13 +87,7 @@ class Ingestor:
         removed = remove_stale_temp(settings.tmp_dir, older_than_seconds=stale_temp_seconds)
         if removed:
             log.info("removed %d stale temp file(s) from %s", removed, settings.tmp_dir)
-        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps
-        # in SQLite's busy handler (1, 2, 5, ... 100 ms). Our own threads queue on a mutex
-        # instead, which hands the lock over at once; other processes still meet the
-        # busy timeout. PostgreSQL locks rows, so its writers run side by side.
-        self._write_lock: AbstractContextManager[object] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
+        self._write_lock = write_lock(engine)  # SQLite: one writer at a time
         self._study_ids: dict[str, int] = {}
         self._series_ids: dict[str, tuple[int, int]] = {}
         self._cache_lock = threading.Lock()

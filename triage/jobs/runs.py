@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from triage.db.crud.jobs import record_job_run
+from triage.db.engine import write_lock, writer
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def _record(
     engine: Engine, job_id: str, started: datetime, duration: float, error: str | None
 ) -> None:
     try:
-        with Session(engine) as session, session.begin():
+        with write_lock(engine), Session(writer(engine)) as session, session.begin():
             record_job_run(
                 session,
                 job_id=job_id,
