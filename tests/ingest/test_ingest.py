@@ -524,3 +524,9 @@ def test_a_series_uid_reused_under_another_study(
     assert fresh.ingest_bytes(stray.encode(), calling_ae="PACS").ok
     (study_row,) = rows("study")  # no empty study row for the stray header's study UID
     assert study_row["instance_count"] == 2
+    # the stray header's study is still its own study for a series of its own
+    own = Obj(study_uid=stray.study_uid)
+    for ing in (ingestor, fresh):
+        assert ing.ingest_bytes(Obj(study_uid=own.study_uid).encode(), calling_ae="P").ok
+    counts = {r["study_instance_uid"]: r["instance_count"] for r in rows("study")}
+    assert counts == {first.study_uid: 2, stray.study_uid: 2}

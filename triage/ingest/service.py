@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 # Temp files untouched for this long belong to no one in flight.
 STALE_TEMP_SECONDS = 3600.0
-# Bound on the cached study/series ids (they never change once committed).
+# Bound on the cached series ids (they never change once committed).
 _CACHE_LIMIT = 50_000
 # SQLSTATEs that ask the client to retry the transaction.
 _RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
@@ -88,7 +88,6 @@ class Ingestor:
         if removed:
             log.info("removed %d stale temp file(s) from %s", removed, settings.tmp_dir)
         self._write_lock = write_lock(engine)  # SQLite: one writer at a time
-        self._study_ids: dict[str, int] = {}
         self._series_ids: dict[str, tuple[int, int]] = {}
         self._cache_lock = threading.Lock()
 
@@ -265,6 +264,7 @@ class Ingestor:
     def _ids(
         self, conn: Connection, header: InstanceHeader, now: datetime, due: datetime
     ) -> tuple[int, int]:
+        """(study id, series id) for the object, creating the rows if needed."""
         known = self._series_ids.get(header.series.series_instance_uid) or index.find_series(
             conn, series_instance_uid=header.series.series_instance_uid
         )
@@ -272,28 +272,22 @@ class Ingestor:
             # An existing series keeps its study, even if this header names another one.
             series_id, study_id = known
             return study_id, series_id
-        study_id_or_none = self._study_ids.get(header.study.study_instance_uid)
-        if study_id_or_none is None:
-            study_id = index.ensure_study(conn, attributes=header.study, now=now, stable_due_at=due)
-        else:
-            study_id = study_id_or_none
-        series_id, study_id = index.ensure_series(
+        study_id = index.ensure_study(conn, attributes=header.study, now=now, stable_due_at=due)
+        series_id, series_study_id = index.ensure_series(
             conn, study_id=study_id, attributes=header.series, now=now
         )
-        return study_id, series_id
+        return series_study_id, series_id
 
     def _remember_ids(self, header: InstanceHeader, study_id: int, series_id: int) -> None:
+        """Cache a committed series' ids: they never change (rows are never deleted)."""
         with self._cache_lock:
             if len(self._series_ids) >= _CACHE_LIMIT:
                 self._series_ids.clear()
-                self._study_ids.clear()
-            self._study_ids.setdefault(header.study.study_instance_uid, study_id)
             self._series_ids[header.series.series_instance_uid] = (series_id, study_id)
 
     def _forget_ids(self) -> None:
         with self._cache_lock:
             self._series_ids.clear()
-            self._study_ids.clear()
 
     def _committed(self, sop_instance_uid: str, revision: int, digest: str) -> bool | None:
         """Whether our row exists; None when the database cannot tell us now."""
