@@ -113,19 +113,21 @@ def register_retired_classes() -> None:
 def follow_requestor_order(
     requested: Sequence[PresentationContext], supported: Sequence[PresentationContext]
 ) -> list[PresentationContext]:
-    """``supported`` with each context's transfer syntaxes in the order the requestor
-    proposed them (pynetdicom accepts the first of the *acceptor's* list it finds)."""
+    """Our contexts for the abstract syntaxes the requestor proposed, each with its
+    transfer syntaxes in the requestor's order (pynetdicom accepts the first of the
+    *acceptor's* list that was proposed)."""
     proposed: dict[str, list[str]] = {}
     for cx in requested:
         order = proposed.setdefault(str(cx.abstract_syntax), [])
         order += [str(ts) for ts in cx.transfer_syntax if str(ts) not in order]
     result = []
     for cx in supported:
-        ours = [str(ts) for ts in cx.transfer_syntax]
         theirs = proposed.get(str(cx.abstract_syntax))
-        if theirs:
-            ours = [ts for ts in theirs if ts in ours] + [ts for ts in ours if ts not in theirs]
-        result.append(build_context(str(cx.abstract_syntax), ours))
+        if theirs is None:
+            continue  # not proposed: irrelevant to this negotiation
+        ours = {str(ts) for ts in cx.transfer_syntax}
+        accepted = [ts for ts in theirs if ts in ours]
+        result.append(build_context(str(cx.abstract_syntax), accepted or list(ours)))
     return result
 
 

@@ -12,23 +12,23 @@ in the first P-DATA and is at most ``inline_limit`` bytes stays in memory (see
 
 from __future__ import annotations
 
+import struct
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
-from pydicom import config as pydicom_config
-from pydicom.dataelem import DataElement
-from pydicom.dataset import FileMetaDataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_file_meta_info
+from pynetdicom import evt
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_messages import C_STORE_RQ, DIMSEMessage
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.pdu_primitives import P_DATA
 
 from dicom_listener.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from dicom_listener.response import encode_store_response
 from dicom_listener.spool import AssociationSpool, SpoolFile
 
 if TYPE_CHECKING:
     from pynetdicom.association import Association
-    from pynetdicom.pdu_primitives import P_DATA
+    from pynetdicom.dimse_primitives import DimsePrimitiveType
 
 # Measured (bench/ingest, docs/conformance.md): spooling a small SR costs about the same
 # as keeping it in memory, and a single code path is simpler to reason about; objects up
@@ -43,23 +43,43 @@ def part10_header(
 ) -> bytes:
     """Preamble, ``DICM`` and the File Meta Information for a received data set.
 
-    Values are written as received, without pydicom's value validation: a hostile UID
-    must reach the ingestor (which refuses it) rather than fail here.
+    Encoded here rather than with pydicom (a tenth of the cost, and no value validation:
+    a hostile UID must reach the ingestor, which refuses it, rather than fail here).
     """
-    meta = FileMetaDataset()
-    for tag, vr, value in (
-        (0x00020002, "UI", sop_class_uid),
-        (0x00020003, "UI", sop_instance_uid),
-        (0x00020010, "UI", transfer_syntax),
-        (0x00020012, "UI", IMPLEMENTATION_CLASS_UID),
-        (0x00020013, "SH", IMPLEMENTATION_VERSION_NAME),
-        (0x00020016, "AE", calling_ae),
-    ):
-        meta[tag] = DataElement(tag, vr, value, validation_mode=pydicom_config.IGNORE)
-    out = DicomBytesIO()
-    out.write(b"\x00" * 128 + b"DICM")
-    write_file_meta_info(out, meta, enforce_standard=True)
-    return out.getvalue()
+    elements = b"".join(
+        (
+            _element(0x0001, b"OB", b"\x00\x01"),
+            _element(0x0002, b"UI", _text(sop_class_uid, b"\x00")),
+            _element(0x0003, b"UI", _text(sop_instance_uid, b"\x00")),
+            _element(0x0010, b"UI", _text(transfer_syntax, b"\x00")),
+            _element(0x0012, b"UI", _text(IMPLEMENTATION_CLASS_UID, b"\x00")),
+            _element(0x0013, b"SH", _text(IMPLEMENTATION_VERSION_NAME, b" ")),
+            _element(0x0016, b"AE", _text(calling_ae, b" ")),
+        )
+    )
+    group_length = _element(0x0000, b"UL", struct.pack("<I", len(elements)))
+    return _PREAMBLE + group_length + elements
+
+
+_PREAMBLE = b"\x00" * 128 + b"DICM"
+_MAX_SHORT_VALUE = 0xFFFE  # explicit VR "short" elements have a 16-bit length
+
+
+def _text(value: str, pad: bytes) -> bytes:
+    raw = value.encode("ascii", "replace")[:_MAX_SHORT_VALUE]
+    return raw + pad if len(raw) % 2 else raw
+
+
+def _element(element: int, vr: bytes, value: bytes) -> bytes:
+    if vr == b"OB":  # explicit VR with a 32-bit length (PS3.5 7.1.2)
+        return (
+            struct.pack("<HH", 0x0002, element)
+            + vr
+            + b"\x00\x00"
+            + struct.pack("<I", len(value))
+            + value
+        )
+    return struct.pack("<HH", 0x0002, element) + vr + struct.pack("<H", len(value)) + value
 
 
 class _SpoolingMessage(DIMSEMessage):
@@ -112,6 +132,18 @@ class SpoolingDIMSEProvider(DIMSEServiceProvider):
         super().__init__(assoc)
         self._rx_spool = spool
         self._rx_inline_limit = inline_limit
+
+    def send_msg(self, primitive: DimsePrimitiveType, context_id: int) -> None:
+        encoded = None
+        if isinstance(primitive, C_STORE) and not self.assoc.get_handlers(evt.EVT_DIMSE_SENT):
+            encoded = encode_store_response(primitive)
+        limit = self.maximum_pdu_size
+        if encoded is None or (limit and len(encoded) + 6 > limit):
+            super().send_msg(primitive, context_id)
+            return
+        pdata = P_DATA()
+        pdata.presentation_data_value_list.append((context_id, b"\x03" + encoded))
+        self.dul.send_pdu(pdata)
 
     def receive_primitive(self, primitive: P_DATA) -> None:
         if self.message is None:

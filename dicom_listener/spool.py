@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import logging
 import os
 import shutil
@@ -25,6 +26,7 @@ LOGGER = logging.getLogger(__name__)
 
 SPOOL_PREFIX = "rx-"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 class SpoolClosedError(OSError):
@@ -125,17 +127,19 @@ class Spool:
         reap_orphans(tmp_dir)
         self.path, self._lock_fd = _locked_folder(tmp_dir)
         self._closed = False
+        self._names = itertools.count()  # next() is atomic under the GIL
 
     def new_file(self) -> SpoolFile:
         """A new partial file; on failure a discarding one whose ``error`` says why."""
         if self._closed:
             return SpoolFile(None, self.path / "closed", SpoolClosedError("listener stopping"))
+        # Only this process writes in its folder, so a counter names files uniquely.
+        path = self.path / f"{next(self._names)}.part"
         try:
-            # mkstemp: O_EXCL, mode 0600, close-on-exec
-            fd, name = tempfile.mkstemp(suffix=".part", dir=self.path)
+            fd = os.open(path, _FILE_FLAGS, 0o600)
         except OSError as exc:
-            return SpoolFile(None, self.path / "failed", exc)
-        return SpoolFile(fd, Path(name))
+            return SpoolFile(None, path, exc)
+        return SpoolFile(fd, path)
 
     def for_association(self) -> AssociationSpool:
         return AssociationSpool(self)

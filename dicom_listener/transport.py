@@ -24,13 +24,18 @@ import socket
 import ssl
 import threading
 from collections import Counter
-from copy import deepcopy
 from datetime import datetime
 from socketserver import BaseServer
 from typing import TYPE_CHECKING, Any
 
 from pynetdicom import evt
 from pynetdicom._globals import MODE_ACCEPTOR
+from pynetdicom._handlers import (
+    standard_dimse_recv_handler,
+    standard_dimse_sent_handler,
+    standard_pdu_recv_handler,
+    standard_pdu_sent_handler,
+)
 from pynetdicom.association import Association
 from pynetdicom.transport import (
     AssociationSocket,
@@ -50,6 +55,23 @@ LOGGER = logging.getLogger(__name__)
 _TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 # Large enough for a whole PDU of a fast sender in one call, small enough not to matter.
 _RECV_CHUNK = 1 << 20
+
+
+# pynetdicom's logging handlers run for every PDU and DIMSE message even when nothing is
+# logged (formatting, a copy of an in-memory data set): ~5 % of our CPU. Only at DEBUG.
+_STANDARD_LOGGING = (
+    (evt.EVT_DIMSE_RECV, standard_dimse_recv_handler),
+    (evt.EVT_DIMSE_SENT, standard_dimse_sent_handler),
+    (evt.EVT_PDU_RECV, standard_pdu_recv_handler),
+    (evt.EVT_PDU_SENT, standard_pdu_sent_handler),
+)
+_PYNETDICOM_LOG = logging.getLogger("pynetdicom")
+
+
+def _drop_standard_logging(target: Association | ThreadedAssociationServer) -> None:
+    if not _PYNETDICOM_LOG.isEnabledFor(logging.DEBUG):
+        for event, handler in _STANDARD_LOGGING:
+            target.unbind(event, handler)
 
 
 class PduTooLongError(OSError):
@@ -98,6 +120,10 @@ class ListenerAssociation(Association):
         self.stats_lock = threading.Lock()
         # Runs once the A-ASSOCIATE-RQ is read, before it is negotiated.
         self.bind(evt.EVT_REQUESTED, _follow_requestor_order)
+
+    def _bind_defaults(self) -> None:
+        super()._bind_defaults()
+        _drop_standard_logging(self)
 
     def count(self, outcome: str) -> None:
         with self.stats_lock:
@@ -162,7 +188,9 @@ class ListenerRequestHandler(RequestHandler):
         assoc.acceptor.address_info = self.local
         assoc.acceptor.implementation_class_uid = ae.implementation_class_uid
         assoc.acceptor.implementation_version_name = ae.implementation_version_name
-        assoc.acceptor.supported_contexts = deepcopy(server.contexts)
+        # Shared, not copied: negotiation only reads them, and _follow_requestor_order
+        # gives each association its own before it negotiates.
+        assoc.acceptor.supported_contexts = server.contexts
         assoc.requestor.address_info = self.remote
 
         for event, bound in server._handlers.items():
@@ -205,6 +233,10 @@ class ListenerServer(ThreadedAssociationServer):
             evt_handlers=evt_handlers,
             request_handler=ListenerRequestHandler,
         )
+
+    def _bind_defaults(self) -> None:
+        super()._bind_defaults()
+        _drop_standard_logging(self)
 
     def shutdown(self) -> None:
         """Stop accepting and close the listening socket (associations keep running)."""
