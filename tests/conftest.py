@@ -7,6 +7,7 @@
 - ``engine``: an engine on ``db_url`` with the migrations applied.
 - ``pg_server`` / ``pg_database``: the session's PostgreSQL (started with ``pgserver``,
   on the first test that needs it) and a fresh, empty database on it.
+- ``clock``: a settable UTC clock (``Clock``), for code that takes ``clock=`` or ``now=``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,33 @@ BACKENDS = [
     "sqlite",
     pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.integration]),
 ]
+
+
+T0 = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A UTC clock that stands still until moved; call it for the time."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+    def at(self, seconds: float) -> datetime:
+        """Move to ``seconds`` after ``T0``."""
+        self.now = T0 + timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture

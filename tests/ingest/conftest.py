@@ -1,31 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.conftest import Clock
 from triage.ingest.service import Ingestor
 from triage.settings import Settings
-
-
-class Clock:
-    """A settable UTC clock for the ingest's timestamps."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from tests.conftest import Clock
 from triage.db.crud import index
 from triage.ingest.result import IngestOutcome, StoreStatus
 from triage.ingest.service import Ingestor
 from triage.settings import Settings
 
-from .conftest import Clock, Rows
+from .conftest import Rows
 from .factory import Obj, files_under, study, with_uid
 
 

@@ -1,32 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from sqlalchemy import Engine
 
+from tests.conftest import Clock
 from triage.ingest.service import Ingestor
 from triage.settings import Settings
-
-T0 = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def at(self, seconds: float) -> datetime:
-        """Move to ``seconds`` after T0 and return that moment."""
-        self.now = T0 + timedelta(seconds=seconds)
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

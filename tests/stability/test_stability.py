@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from tests.conftest import T0, Clock
 from tests.ingest.factory import Obj, study
 from triage import stability
 from triage.db.crud.jobs import list_job_runs
@@ -17,8 +18,6 @@ from triage.ingest.result import IngestOutcome
 from triage.ingest.service import Ingestor
 from triage.jobs.runs import run_job
 from triage.settings import Settings
-
-from .conftest import T0, Clock
 
 
 def _study(engine: Engine, uid: str) -> Study:
