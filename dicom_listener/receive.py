@@ -12,6 +12,7 @@ in the first P-DATA and is at most ``inline_limit`` bytes stays in memory (see
 
 from __future__ import annotations
 
+import queue
 import struct
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 DEFAULT_INLINE_LIMIT = 0
 
 _NO_DATA_SET = 0x0101
+# Longest an idle association's reactor waits for a request before it checks for a
+# release or an abort (which it then notices this much later at most).
+_REACTOR_WAIT = 0.01
 
 
 def part10_header(
@@ -132,6 +136,16 @@ class SpoolingDIMSEProvider(DIMSEServiceProvider):
         super().__init__(assoc)
         self._rx_spool = spool
         self._rx_inline_limit = inline_limit
+
+    def get_msg(self, block: bool = False) -> Any:
+        """As pynetdicom's, but the association's reactor, which polls with block=False
+        and sleeps 1 ms between polls, is woken as soon as a request is decoded."""
+        if block:
+            return super().get_msg(block=True)
+        try:
+            return self.msg_queue.get(block=True, timeout=_REACTOR_WAIT)
+        except queue.Empty:
+            return None, None
 
     def send_msg(self, primitive: DimsePrimitiveType, context_id: int) -> None:
         encoded = None

@@ -22,6 +22,7 @@ from pathlib import Path
 from bench.ingest.corpus import Corpus, build
 from bench.ingest.receivers import (
     DISCARD,
+    OUR_LISTENER_ONLY,
     OURS,
     PYNETDICOM_STORESCP,
     Receiver,
@@ -31,7 +32,7 @@ from bench.ingest.receivers import (
 from bench.ingest.senders import send
 
 DCMTK = dcmtk_storescp(fork=True)
-RECEIVERS = (OURS, PYNETDICOM_STORESCP, DCMTK, DISCARD)
+RECEIVERS = (OURS, PYNETDICOM_STORESCP, DCMTK, DISCARD, OUR_LISTENER_ONLY)
 
 
 @dataclass

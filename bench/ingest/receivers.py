@@ -135,6 +135,13 @@ PYNETDICOM_STORESCP = Receiver(
     counter=_files,
 )  # fmt: skip
 
+OUR_LISTENER_ONLY = Receiver(
+    "our listener, null ingest",
+    lambda port, out: [
+        sys.executable, "-m", "bench.ingest.null_listener", str(port), AE_TITLE, str(out),
+    ],
+)  # fmt: skip
+
 DISCARD = Receiver(
     "pynetdicom, discarding",
     lambda port, out: [sys.executable, "-m", "bench.ingest.discard", str(port), AE_TITLE],
