@@ -61,12 +61,12 @@ def handle_store(event: Event, ingest: Ingest) -> int:
     if isinstance(assoc, ListenerAssociation):
         assoc.count(result.outcome.value)
     if not result.ok:
-        LOGGER.warning(
-            "C-STORE from %s refused with 0x%04X: %s (SOP Instance UID %r)",
+        # The ingestor logs its refusals with the reason; this ties one to the peer.
+        LOGGER.debug(
+            "C-STORE from %s answered 0x%04X: %s",
             _who(event),
             int(result.status),
             result.reason,
-            str(req.AffectedSOPInstanceUID or ""),
         )
     return result.status
 
@@ -77,11 +77,9 @@ def _ingest(
     if spooled is not None:
         spooled.close()
         if spooled.error is not None:
-            return IngestResult(
-                StoreStatus.OUT_OF_RESOURCES,
-                IngestOutcome.REFUSED,
-                f"could not write the received data: {spooled.error}",
-            )
+            reason = f"could not write the received data: {spooled.error}"
+            LOGGER.error("C-STORE: %s; answering 0xA700", reason)
+            return IngestResult(StoreStatus.OUT_OF_RESOURCES, IngestOutcome.REFUSED, reason)
         return ingest.ingest_file(spooled.path, calling_ae=calling_ae, move=True)
     header = _header(req, assoc)
     return ingest.ingest_bytes(header + req.DataSet.getvalue(), calling_ae=calling_ae)

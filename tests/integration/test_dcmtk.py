@@ -119,6 +119,37 @@ def test_sigterm_stops_cleanly(tmp_path: Path) -> None:
     assert "stopped" in log
 
 
+def test_sigterm_lets_the_running_association_finish(tmp_path: Path, serve: Serve) -> None:
+    import subprocess
+    import time
+
+    sent: dict[str, Path] = {}
+    for i in range(150):
+        ds = make_dataset()
+        sent[str(ds.SOPInstanceUID)] = write(ds, tmp_path / "in" / f"{i}.dcm")
+    sender = subprocess.Popen(
+        ["storescu", "-v", "--required", "-aet", "DCMTKSCU", "-aec", "MSKTRIAGE",
+         "127.0.0.1", str(serve.port), "--scan-directories", str(tmp_path / "in")],
+        env=dcmtk_env(nodelay=False),
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert sender.stderr is not None
+    for line in sender.stderr:  # wait until the association is up and storing
+        if "Received Store Response" in line:
+            break
+    assert serve.proc is not None
+    serve.proc.terminate()
+    time.sleep(0.5)
+    late = run_dcmtk("storescu", serve.port, ["--required", str(next(iter(sent.values())))])
+    assert late.returncode != 0  # no new associations once stopping
+    rest = sender.stderr.read()
+    assert sender.wait(60) == 0, rest
+    assert serve.proc.wait(30) == 0
+    serve.proc = None
+    _check_archived(serve, sent)
+
+
 def test_port_in_use_is_a_clear_error(tmp_path: Path, serve: Serve) -> None:
     import subprocess
 

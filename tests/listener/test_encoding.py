@@ -70,7 +70,7 @@ def test_hostile_uid_is_written_as_is_for_the_ingestor_to_refuse() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom's validation warning: that is the point
         meta = dcmread(DicomBytesIO(header), force=True).file_meta
-    assert meta.MediaStorageSOPInstanceUID == "../../etc/x"
+        assert meta.MediaStorageSOPInstanceUID == "../../etc/x"
 
 
 def _pynetdicom_response(primitive: C_STORE) -> bytes:

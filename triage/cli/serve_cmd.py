@@ -62,6 +62,7 @@ def stop_signals() -> Iterator[StopRequest]:
 
 def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) -> None:
     """Run until SIGTERM/SIGINT; raise ``click.ClickException`` when it cannot start."""
+    _quiet_chatty_loggers()
     # Imported here, so other commands do not pay for pynetdicom and the database layer.
     from dicom_listener.policy import ListenerConfigError, build_policy
     from dicom_listener.server import Listener
@@ -102,6 +103,15 @@ def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) ->
                 _stop(listener, jobs, grace_seconds, request)
         finally:
             engine.dispose()
+
+
+def _quiet_chatty_loggers() -> None:
+    """A long-running service: no INFO line per scheduled job run (every few seconds) nor
+    per Alembic plugin; their warnings and errors still show."""
+    for name in ("apscheduler.executors", "apscheduler.scheduler", "alembic.runtime.plugins"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING and not LOGGER.isEnabledFor(logging.DEBUG):
+            logger.setLevel(logging.WARNING)
 
 
 def _start_listener(listener: Listener, settings: Settings) -> None:
