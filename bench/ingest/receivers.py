@@ -33,6 +33,15 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / _CLOCK_TICKS
 
 
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process, in MB (forked children not included)."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 @dataclass
 class Running:
     proc: subprocess.Popen[bytes]
