@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -292,3 +293,29 @@ def test_orphaned_spool_folders_are_reaped_and_live_ones_kept(tmp_path: Path) ->
     live.close()
     second.close()
     assert list(tmp.iterdir()) == []
+
+
+def test_large_fragments_are_queued_for_writing_as_they_arrive(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from dicom_listener import spool as spool_module
+    from dicom_listener import writeback
+
+    if sys.platform.startswith("linux"):
+        assert writeback.AVAILABLE
+    calls: list[tuple[int, int]] = []
+
+    def record(fd: int, offset: int, length: int) -> None:
+        calls.append((offset, length))
+        writeback.start_writeback(fd, offset, length)
+
+    monkeypatch.setattr(spool_module, "start_writeback", record)
+    folder = Spool(tmp_path / "tmp")
+    f = folder.new_file()
+    f.write(b"h" * 300)  # the header: too small to bother
+    f.write(b"a" * 131_060)
+    f.write(b"b" * 131_060)
+    f.close()
+    assert calls == [(300, 131_060), (131_360, 131_060)]
+    assert f.path.read_bytes() == b"h" * 300 + b"a" * 131_060 + b"b" * 131_060
+    folder.close()
