@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
-from triage.db.engine import make_engine, write_lock, writer
+from triage.db.engine import SQLiteWriteLock, make_engine, write_lock, writer
 from triage.settings import Settings, load_settings
 
 
@@ -100,7 +102,30 @@ def test_one_write_lock_per_sqlite_database(settings: Settings, tmp_path: Path) 
     try:
         assert write_lock(first) is write_lock(second)  # shared by the process's writers
         assert write_lock(first) is not write_lock(other)
-        assert not isinstance(write_lock(postgres), type(write_lock(first)))
+        assert not isinstance(write_lock(postgres), SQLiteWriteLock)
     finally:
         for engine in (first, second, other, postgres):
             engine.dispose()
+
+
+def test_the_write_lock_also_excludes_other_processes(settings: Settings) -> None:
+    engine = make_engine(settings)
+    lock_file = Path(f"{(settings.data_dir / 'msk-triage.db').resolve()}-writelock")
+
+    def other_process_can_lock() -> bool:
+        # another open file description is what another process would have
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
+    try:
+        with write_lock(engine):
+            assert not other_process_can_lock()
+        assert other_process_can_lock()
+    finally:
+        engine.dispose()

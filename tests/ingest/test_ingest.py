@@ -402,7 +402,9 @@ def test_a_commit_of_unknown_outcome_keeps_the_file(
     def refuse(conn: object) -> None:
         raise RuntimeError("connection lost during commit")
 
-    monkeypatch.setattr(Ingestor, "_committed", lambda self, *args: None)
+    from triage.ingest.commit import Committer
+
+    monkeypatch.setattr(Committer, "_committed", lambda self, *args: None)
     event.listen(engine, "commit", refuse)
     try:
         result = ingestor.ingest_bytes(Obj().encode(), calling_ae="PACS")

@@ -6,7 +6,9 @@ commit is on disk before we acknowledge anything. PostgreSQL is reached through 
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -54,24 +56,67 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{IMMEDIATE: True})
 
 
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
+class SQLiteWriteLock:
+    """One writer at a time to a SQLite database, across threads and processes.
+
+    SQLite admits one writer at a time, and a writer that finds it busy sleeps in
+    SQLite's busy handler (1, 2, 5 ... 100 ms between tries): under a steady stream of
+    ingest, other writers (another association, a job, ``msk-triage import``, a second
+    listener process) would wait far longer than the lock is ever held. Writers queue
+    here instead - a mutex for this process's threads, then ``flock`` on a file beside
+    the database for the other processes - which hands over at once.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path  # None: an in-memory database, this process only
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> SQLiteWriteLock:
+        self._threads.acquire()
+        try:
+            if self._path is not None:
+                fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _descriptor(self) -> int:
+        # A forked child shares its parent's descriptor (and so its flock): reopen.
+        if self._fd is None or self._pid != os.getpid():
+            assert self._path is not None
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            self._pid = os.getpid()
+        return self._fd
+
+
+_WRITE_LOCKS: dict[str, SQLiteWriteLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
 def write_lock(engine: Engine) -> AbstractContextManager[object]:
-    """What this process's writers to ``engine`` hold around a write transaction.
-
-    SQLite admits one writer at a time, and a writer that finds it busy sleeps in
-    SQLite's busy handler (1, 2, 5 ... 100 ms between tries), so under a steady stream
-    of ingest a background job could wait for seconds. Writers of one process queue on
-    this mutex instead (one per database file), which hands over at once; other
-    processes still meet the busy timeout. PostgreSQL locks rows: nothing to hold.
-    """
+    """What writers to ``engine`` hold around a write transaction: ``SQLiteWriteLock``
+    (one per database file and process) on SQLite; nothing on PostgreSQL, which locks
+    rows."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    key = engine.url.render_as_string(hide_password=False)
+    database = engine.url.database or ":memory:"
     with _WRITE_LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(key, threading.Lock())
+        lock = _WRITE_LOCKS.get(database)
+        if lock is None:
+            in_memory = database == ":memory:" or database.startswith("file:")
+            path = None if in_memory else Path(f"{Path(database).resolve()}-writelock")
+            lock = _WRITE_LOCKS[database] = SQLiteWriteLock(path)
+        return lock
 
 
 def _sqlite_engine(settings: Settings, url: str) -> Engine:

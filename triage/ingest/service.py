@@ -21,19 +21,18 @@ without its file.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from triage.db.crud import index
-from triage.db.engine import write_lock, writer
 from triage.db.models import InstanceSource
 from triage.ingest.archive import Archive, remove_stale_temp
+from triage.ingest.commit import Committer, GroupError, Pending, TakenError, UnknownCommitError
 from triage.ingest.header import HeaderError, InstanceHeader
 from triage.ingest.payload import BytesPayload, CopiedFile, MovedFile, Payload
 from triage.ingest.result import IngestOutcome, IngestResult, StoreStatus
@@ -46,22 +45,12 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 # Temp files untouched for this long belong to no one in flight.
 STALE_TEMP_SECONDS = 3600.0
-# Bound on the cached series ids (they never change once committed).
-_CACHE_LIMIT = 50_000
 # SQLSTATEs that ask the client to retry the transaction.
 _RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class _TakenError(Exception):
-    """The (SOP instance, revision) was reserved by a concurrent writer."""
-
-
-class _UnknownCommitError(Exception):
-    """The commit failed and whether it happened cannot be told now."""
 
 
 class Ingestor:
@@ -77,7 +66,6 @@ class Ingestor:
     ) -> None:
         self._settings = settings
         self._engine = engine
-        self._writer = writer(engine)
         self._clock = clock
         self._stable = timedelta(seconds=settings.study_stable_seconds)
         self.archive = Archive(
@@ -87,9 +75,7 @@ class Ingestor:
         removed = remove_stale_temp(settings.tmp_dir, older_than_seconds=stale_temp_seconds)
         if removed:
             log.info("removed %d stale temp file(s) from %s", removed, settings.tmp_dir)
-        self._write_lock = write_lock(engine)  # SQLite: one writer at a time
-        self._series_ids: dict[str, tuple[int, int]] = {}
-        self._cache_lock = threading.Lock()
+        self._committer = Committer(engine, describe=_describe)
 
     # public API ---------------------------------------------------------------------
     def ingest_bytes(self, data: bytes, *, calling_ae: str, source: str = "dicom") -> IngestResult:
@@ -156,19 +142,32 @@ class Ingestor:
                 sop_uid=header.sop_instance_uid,
                 revision=revision,
             )
+            now = self._clock()
+            pending = Pending(
+                header=header,
+                relative=relative,
+                revision=revision,
+                latest=latest,
+                digest=digest,
+                size=size,
+                calling_ae=calling_ae,
+                source=source,
+                now=now,
+                stable_due_at=now + self._stable,
+            )
             try:
-                self._commit(header, relative, revision, latest, digest, size, calling_ae, source)
-            except _TakenError:
+                self._committer.commit(pending)
+            except TakenError:
                 self.archive.remove(relative)
                 continue
-            except _UnknownCommitError:
+            except UnknownCommitError:
                 raise  # the file stays: an index row may point to it
             except DBAPIError as exc:
                 self.archive.remove(relative)
                 if not _retryable(exc):
                     raise
                 if isinstance(exc, IntegrityError):
-                    self._forget_ids()  # a cached id may point at a row that is gone
+                    self._committer.forget_ids()  # a cached id may name a row that is gone
                 last_error = exc
                 log.debug("retrying after %s", type(exc.orig).__name__)
                 continue
@@ -182,123 +181,6 @@ class Ingestor:
             f"gave up after {MAX_ATTEMPTS} attempts"
             + (f" ({_describe(last_error)})" if last_error else " (concurrent writers)")
         )
-
-    def _commit(
-        self,
-        header: InstanceHeader,
-        relative: str,
-        revision: int,
-        latest: index.LatestRevision | None,
-        digest: str,
-        size: int,
-        calling_ae: str,
-        source: InstanceSource,
-    ) -> None:
-        """Index the archived file in one short transaction; raises ``_TakenError`` when
-        a concurrent writer holds (SOP instance, revision) already."""
-        now = self._clock()
-        due = now + self._stable
-        with self._writer.connect() as conn, self._write_lock:
-            tx = conn.begin()
-            try:
-                study_id, series_id = self._ids(conn, header, now, due)
-                instance_id = index.insert_instance(
-                    conn,
-                    study_id=study_id,
-                    series_id=series_id,
-                    sop_instance_uid=header.sop_instance_uid,
-                    revision=revision,
-                    sop_class_uid=header.sop_class_uid,
-                    transfer_syntax_uid=header.transfer_syntax_uid,
-                    instance_number=header.instance_number,
-                    size_bytes=size,
-                    content_digest=digest,
-                    archive_path=relative,
-                    calling_ae=calling_ae,
-                    source=source.value,
-                    received_at=now,
-                )
-                if instance_id is None:
-                    raise _TakenError
-                moved_from = None
-                if latest is not None:
-                    index.supersede_revisions(
-                        conn, sop_instance_uid=header.sop_instance_uid, below=revision
-                    )
-                    if latest.study_id != study_id:
-                        moved_from = latest.study_id
-                index.record_content_change(
-                    conn,
-                    study_id=study_id,
-                    now=now,
-                    stable_due_at=due,
-                    instance_delta=1 if latest is None or moved_from is not None else 0,
-                    attributes=header.study,
-                    correct=latest is not None,
-                    modality=header.series.modality,
-                )
-                if moved_from is not None:  # a SOP instance re-sent under another study
-                    index.record_content_change(
-                        conn, study_id=moved_from, now=now, stable_due_at=due, instance_delta=-1
-                    )
-            except BaseException:
-                _quietly(tx.rollback)
-                raise
-            try:
-                tx.commit()
-            except Exception as exc:
-                # This connection's state is unknown now: never hand it out again.
-                _quietly(conn.invalidate)
-                # The commit may have happened even though it reported failure: look
-                # before the caller deletes a file an index row might now point to.
-                committed = self._committed(header.sop_instance_uid, revision, digest)
-                if committed is None:
-                    raise _UnknownCommitError(
-                        f"the commit was not confirmed ({_describe(exc)}); the file is kept"
-                    ) from exc
-                if not committed:
-                    raise
-        self._remember_ids(header, study_id, series_id)
-
-    # helpers ------------------------------------------------------------------------
-    def _ids(
-        self, conn: Connection, header: InstanceHeader, now: datetime, due: datetime
-    ) -> tuple[int, int]:
-        """(study id, series id) for the object, creating the rows if needed."""
-        known = self._series_ids.get(header.series.series_instance_uid) or index.find_series(
-            conn, series_instance_uid=header.series.series_instance_uid
-        )
-        if known is not None:
-            # An existing series keeps its study, even if this header names another one.
-            series_id, study_id = known
-            return study_id, series_id
-        study_id = index.ensure_study(conn, attributes=header.study, now=now, stable_due_at=due)
-        series_id, series_study_id = index.ensure_series(
-            conn, study_id=study_id, attributes=header.series, now=now
-        )
-        return series_study_id, series_id
-
-    def _remember_ids(self, header: InstanceHeader, study_id: int, series_id: int) -> None:
-        """Cache a committed series' ids: they never change (rows are never deleted)."""
-        with self._cache_lock:
-            if len(self._series_ids) >= _CACHE_LIMIT:
-                self._series_ids.clear()
-            self._series_ids[header.series.series_instance_uid] = (series_id, study_id)
-
-    def _forget_ids(self) -> None:
-        with self._cache_lock:
-            self._series_ids.clear()
-
-    def _committed(self, sop_instance_uid: str, revision: int, digest: str) -> bool | None:
-        """Whether our row exists; None when the database cannot tell us now."""
-        try:
-            with self._engine.connect() as conn:
-                stored = index.revision_digest(
-                    conn, sop_instance_uid=sop_instance_uid, revision=revision
-                )
-        except Exception:
-            return None
-        return stored == digest
 
     def _ensure_archived(self, relative: str, payload: Payload) -> None:
         """An identical re-send: put the file back if it went missing from the archive."""
@@ -317,7 +199,7 @@ def _retryable(exc: DBAPIError) -> bool:
 def _describe(exc: BaseException) -> str:
     # SQLAlchemy errors carry statement parameters (patient names); the driver's
     # message does not.
-    if isinstance(exc, _UnknownCommitError):
+    if isinstance(exc, UnknownCommitError | GroupError):
         return str(exc)
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return f"database error: {type(exc.orig).__name__}: {str(exc.orig).strip()[:300]}"

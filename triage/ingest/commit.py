@@ -1,0 +1,247 @@
+"""Indexing archived objects: the database half of the ingest protocol.
+
+Each object becomes a ``Pending`` row set (instance, and study/series when new, plus
+the study's stability and revision bookkeeping). On PostgreSQL every object gets its
+own short transaction; writers lock rows, not the database, and PostgreSQL already
+flushes concurrent commits together.
+
+On SQLite, writers take turns on one lock, so objects that arrive while another is
+being committed are committed together (group commit): the thread that gets the lock
+indexes everything waiting, in one transaction, and every waiting thread learns its own
+outcome. One BEGIN/COMMIT (one WAL fsync) and one hand-over of the lock per group rather
+than per object; each object is still acknowledged only after the commit that holds it.
+If a statement fails, the group is rolled back and each object retried on its own, so
+one bad object never fails the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+from triage.db.crud import index
+from triage.db.engine import write_lock, writer
+from triage.db.models import InstanceSource
+from triage.ingest.header import InstanceHeader
+
+log = logging.getLogger(__name__)
+
+# Objects indexed in one group transaction at most (bounds a group's latency).
+MAX_GROUP = 64
+# Bound on the cached series ids (they never change once committed).
+_CACHE_LIMIT = 50_000
+
+
+class TakenError(Exception):
+    """The (SOP instance, revision) was reserved by a concurrent writer."""
+
+
+class UnknownCommitError(Exception):
+    """The commit failed and whether it happened cannot be told now."""
+
+
+class GroupError(Exception):
+    """The group transaction holding this object failed."""
+
+
+@dataclass(eq=False)
+class Pending:
+    """One archived object waiting to be indexed, and then its outcome."""
+
+    header: InstanceHeader
+    relative: str
+    revision: int
+    latest: index.LatestRevision | None
+    digest: str
+    size: int
+    calling_ae: str
+    source: InstanceSource
+    now: datetime
+    stable_due_at: datetime
+    done: bool = False
+    error: BaseException | None = None
+    ids: tuple[int, int] | None = None  # (study id, series id) once indexed
+
+
+class Committer:
+    """Commits ``Pending`` objects; safe to share between threads."""
+
+    def __init__(self, engine: Engine, *, describe: Callable[[BaseException], str]) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+        self._group = engine.dialect.name == "sqlite"
+        self._lock = write_lock(engine)
+        self._describe = describe
+        self._queue: list[Pending] = []
+        self._queue_lock = threading.Lock()
+        self._series: dict[str, tuple[int, int]] = {}
+        self._series_lock = threading.Lock()
+
+    def commit(self, pending: Pending) -> None:
+        """Index ``pending``; returns once it is committed, raises what went wrong
+        (``TakenError`` when its revision was taken meanwhile)."""
+        if not self._group:
+            self._run([pending])
+        else:
+            with self._queue_lock:
+                self._queue.append(pending)
+            while True:
+                with self._lock:
+                    if pending.done:  # a previous holder committed it with its group
+                        break
+                    with self._queue_lock:
+                        group = self._queue[:MAX_GROUP]
+                        del self._queue[:MAX_GROUP]
+                    self._run(group)
+        if pending.error is not None:
+            raise pending.error
+
+    def forget_ids(self) -> None:
+        with self._series_lock:
+            self._series.clear()
+
+    # one transaction ----------------------------------------------------------------
+    def _run(self, group: list[Pending]) -> None:
+        failed: Exception | None = None
+        with self._writer.connect() as conn:
+            tx = conn.begin()
+            try:
+                for pending in group:
+                    self._index(conn, pending)
+            except Exception as exc:
+                _quietly(tx.rollback)
+                failed = exc
+            except BaseException as exc:  # interrupted: nobody's object is committed
+                _quietly(tx.rollback)
+                for pending in group:
+                    pending.error, pending.done = exc, True
+                raise
+            else:
+                self._commit(conn, tx, group)
+        if failed is not None:
+            if len(group) == 1:
+                group[0].error, group[0].done = failed, True
+                return
+            log.debug("group of %d failed (%s); one at a time", len(group), failed)
+            for pending in group:
+                pending.error, pending.ids = None, None
+                self._run([pending])
+            return
+        for pending in group:
+            if pending.error is None and pending.ids is not None:
+                self._remember(pending.header, *pending.ids)
+            pending.done = True
+
+    def _commit(self, conn: Connection, tx: RootTransaction, group: list[Pending]) -> None:
+        try:
+            tx.commit()
+        except Exception as exc:
+            # This connection's state is unknown now: never hand it out again.
+            _quietly(conn.invalidate)
+            for pending in group:
+                if pending.error is not None:
+                    continue
+                # The commit may have happened even though it reported failure: look
+                # before the caller deletes a file an index row might now point to.
+                committed = self._committed(pending)
+                if committed is None:
+                    pending.error = UnknownCommitError(
+                        f"the commit was not confirmed ({self._describe(exc)}); the file is kept"
+                    )
+                elif not committed:
+                    pending.error = exc if len(group) == 1 else GroupError(self._describe(exc))
+
+    def _index(self, conn: Connection, p: Pending) -> None:
+        header = p.header
+        study_id, series_id = self._ids(conn, p)
+        instance_id = index.insert_instance(
+            conn,
+            study_id=study_id,
+            series_id=series_id,
+            sop_instance_uid=header.sop_instance_uid,
+            revision=p.revision,
+            sop_class_uid=header.sop_class_uid,
+            transfer_syntax_uid=header.transfer_syntax_uid,
+            instance_number=header.instance_number,
+            size_bytes=p.size,
+            content_digest=p.digest,
+            archive_path=p.relative,
+            calling_ae=p.calling_ae,
+            source=p.source.value,
+            received_at=p.now,
+        )
+        if instance_id is None:
+            p.error = TakenError()
+            return
+        moved_from = None
+        if p.latest is not None:
+            index.supersede_revisions(
+                conn, sop_instance_uid=header.sop_instance_uid, below=p.revision
+            )
+            if p.latest.study_id != study_id:
+                moved_from = p.latest.study_id
+        index.record_content_change(
+            conn,
+            study_id=study_id,
+            now=p.now,
+            stable_due_at=p.stable_due_at,
+            instance_delta=1 if p.latest is None or moved_from is not None else 0,
+            attributes=header.study,
+            correct=p.latest is not None,
+            modality=header.series.modality,
+        )
+        if moved_from is not None:  # a SOP instance re-sent under another study
+            index.record_content_change(
+                conn,
+                study_id=moved_from,
+                now=p.now,
+                stable_due_at=p.stable_due_at,
+                instance_delta=-1,
+            )
+        p.ids = study_id, series_id
+
+    def _ids(self, conn: Connection, p: Pending) -> tuple[int, int]:
+        """(study id, series id) for the object, creating the rows if needed."""
+        uid = p.header.series.series_instance_uid
+        known = self._series.get(uid) or index.find_series(conn, series_instance_uid=uid)
+        if known is not None:
+            # An existing series keeps its study, even if this header names another one.
+            series_id, study_id = known
+            return study_id, series_id
+        study_id = index.ensure_study(
+            conn, attributes=p.header.study, now=p.now, stable_due_at=p.stable_due_at
+        )
+        series_id, series_study_id = index.ensure_series(
+            conn, study_id=study_id, attributes=p.header.series, now=p.now
+        )
+        return series_study_id, series_id
+
+    def _remember(self, header: InstanceHeader, study_id: int, series_id: int) -> None:
+        """Cache a committed series' ids: they never change (rows are never deleted)."""
+        with self._series_lock:
+            if len(self._series) >= _CACHE_LIMIT:
+                self._series.clear()
+            self._series[header.series.series_instance_uid] = (series_id, study_id)
+
+    def _committed(self, p: Pending) -> bool | None:
+        """Whether the object's row exists; None when the database cannot tell now."""
+        try:
+            with self._engine.connect() as conn:
+                stored = index.revision_digest(
+                    conn, sop_instance_uid=p.header.sop_instance_uid, revision=p.revision
+                )
+        except Exception:
+            return None
+        return stored == p.digest
+
+
+def _quietly(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except Exception:
+        log.debug("ignored error during cleanup", exc_info=True)
