@@ -9,7 +9,8 @@ The protocol for each object (DESIGN.md, durability rules):
    nothing is ever overwritten) and fsync the folder - still outside any database lock;
 5. in one short transaction: reserve (SOP instance, revision) through the unique
    constraint, update the study (stability due time, content revision, re-triage) and
-   commit; success only after the commit;
+   commit; success only after the commit (on SQLite, objects waiting for the write
+   lock share one transaction: ``triage.ingest.commit``);
 6. any failure: the archive name we created goes (and the temp file always does).
 
 Races between associations, threads and processes are settled by the database: a
