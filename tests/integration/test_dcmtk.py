@@ -170,6 +170,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path, serve: Serve) -> None:
     [
         ({"MSK_TRIAGE_DICOM_PORT": "eleven"}, "MSK_TRIAGE_DICOM_PORT"),
         ({"MSK_TRIAGE_TLS_CERTIFICATE": "/nonexistent.crt"}, "MSK_TRIAGE_TLS_PRIVATE_KEY"),
+        ({"MSK_TRIAGE_DATA_DIR": "/dev/null/data"}, "cannot prepare the data directory"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message(
@@ -194,3 +195,4 @@ def test_bad_settings_stop_start_up_with_a_message(
     )
     assert result.returncode != 0
     assert named in result.stderr
+    assert "Traceback" not in result.stderr

@@ -76,7 +76,10 @@ def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) ->
         except ListenerConfigError as exc:
             raise click.ClickException(f"invalid listener settings: {exc}") from None
 
-        engine = make_engine(settings)
+        try:
+            engine = make_engine(settings)
+        except OSError as exc:
+            raise click.ClickException(_data_dir_error(settings, exc)) from None
         try:
             try:
                 upgrade(engine)
@@ -84,12 +87,18 @@ def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) ->
                 raise click.ClickException(
                     f"cannot prepare the database {_safe_url(settings)}: {exc}"
                 ) from None
-            listener = Listener(settings, Ingestor(settings=settings, engine=engine), policy=policy)
-            _start_listener(listener, settings)
-            for warning in listener.policy.warnings:
-                LOGGER.warning("%s", warning)
-            jobs = _start_scheduler(settings, engine) if scheduler else None
             try:
+                ingestor = Ingestor(settings=settings, engine=engine)
+            except OSError as exc:
+                raise click.ClickException(_data_dir_error(settings, exc)) from None
+            listener = Listener(settings, ingestor, policy=policy)
+            _start_listener(listener, settings)
+            jobs = None
+            try:
+                for warning in listener.policy.warnings:
+                    LOGGER.warning("%s", warning)
+                if scheduler:
+                    jobs = _start_scheduler(settings, engine)
                 host, port = listener.address
                 LOGGER.info(
                     "msk-triage is receiving as AE title %s on %s:%d%s; SIGTERM or Ctrl-C stops",
@@ -103,6 +112,11 @@ def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) ->
                 _stop(listener, jobs, grace_seconds, request)
         finally:
             engine.dispose()
+
+
+def _data_dir_error(settings: Settings, exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"cannot prepare the data directory {settings.data_dir}: {exc.strerror or exc}{where}"
 
 
 def _quiet_chatty_loggers() -> None:
@@ -119,6 +133,10 @@ def _start_listener(listener: Listener, settings: Settings) -> None:
     try:
         listener.start()
     except OSError as exc:
+        if exc.filename:  # the spool folder under the data dir, not the socket
+            raise click.ClickException(
+                f"cannot prepare {exc.filename}: {exc.strerror or exc}"
+            ) from None
         if exc.errno == errno.EADDRINUSE:
             raise click.ClickException(
                 f"cannot listen on {where}: the port is already in use "
