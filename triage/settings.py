@@ -61,7 +61,10 @@ class Settings(BaseSettings):
     dimse_timeout: float = Field(60.0, gt=0)
     network_timeout: float = Field(120.0, gt=0)
     maximum_pdu_size: int = Field(
-        0, ge=0, description="advertised maximum PDU; 0 means unlimited (fastest)"
+        256 * 1024,
+        ge=0,
+        description="advertised maximum PDU; 0 means unlimited (measured: slower, and a "
+        "sender may then put a whole object in one PDU, held in memory several times)",
     )
     pdu_receive_limit: int = Field(
         64 * 1024 * 1024,

@@ -17,7 +17,10 @@ def test_pdu_receive_limit_from_the_environment(tmp_path: Path) -> None:
         environ={"MSK_TRIAGE_PDU_RECEIVE_LIMIT": "8388608", "MSK_TRIAGE_DATA_DIR": str(tmp_path)}
     )
     assert settings.pdu_receive_limit == 8 * 1024 * 1024
-    assert load_settings(environ={}).pdu_receive_limit == 64 * 1024 * 1024
+    defaults = load_settings(environ={})
+    assert defaults.pdu_receive_limit == 64 * 1024 * 1024
+    # a finite maximum: faster than unlimited, and bounds what a sender puts in one PDU
+    assert defaults.maximum_pdu_size == 256 * 1024
 
 
 @pytest.mark.parametrize("value", ["1000", "lots"])
