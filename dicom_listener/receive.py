@@ -12,6 +12,7 @@ in the first P-DATA and is at most ``inline_limit`` bytes stays in memory (see
 
 from __future__ import annotations
 
+import logging
 import queue
 import struct
 from io import BytesIO
@@ -38,7 +39,11 @@ if TYPE_CHECKING:
 # which the next start removes (ingest_bytes' own temp files are reaped after an hour).
 DEFAULT_INLINE_LIMIT = 0
 
+LOGGER = logging.getLogger(__name__)
+
 _NO_DATA_SET = 0x0101
+_MAX_COMMAND_SET = 64 * 1024  # real ones are a few hundred bytes
+_NO_CONTEXT = OSError("no accepted presentation context")
 # Longest an idle association's reactor waits for a request before it checks for a
 # release or an abort (which it then notices this much later at most).
 _REACTOR_WAIT = 0.01
@@ -103,6 +108,12 @@ class _SpoolingMessage(DIMSEMessage):
         complete = super().decode_msg(primitive, assoc)
         if isinstance(self, C_STORE_RQ) and assoc is not None:
             _spool_if_needed(self, complete, assoc)
+        elif self.encoded_command_set.tell() > _MAX_COMMAND_SET and assoc is not None:
+            # pynetdicom would collect command fragments for ever. Drop them and have the
+            # state machine abort, as pynetdicom does for an undecodable message.
+            LOGGER.warning("aborting an association: a command set of over 64 KiB")
+            self.encoded_command_set = BytesIO()
+            assoc.dul.event_queue.put("Evt19")  # invalid PDU: A-ABORT
         return complete
 
 
@@ -115,7 +126,10 @@ def _spool_if_needed(msg: Any, complete: bool, assoc: Association) -> None:
         return
     cx = assoc._accepted_cx.get(msg.context_id)
     if cx is None:
-        return  # unknown context: pynetdicom aborts the association when it serves it
+        # pynetdicom aborts the association once the message is complete; until then the
+        # data set goes nowhere rather than into memory.
+        msg._data_set_file = SpoolFile(None, spool.path_for_nothing, _NO_CONTEXT)
+        return
     cs = msg.command_set
     header = part10_header(
         sop_class_uid=str(cs.AffectedSOPClassUID or ""),

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from pynetdicom import AE, evt
+from pynetdicom import AE, _config, evt
 
 from dicom_listener.contexts import supported_contexts
 from dicom_listener.handlers import Ingest, handle_echo, handle_store
@@ -80,6 +80,9 @@ class Listener:
         """Bind and serve in the background; ``port`` overrides the setting (0: any)."""
         if self._server is not None:
             raise RuntimeError("the listener is already running")
+        if _config.STORE_RECV_CHUNKED_DATASET:
+            # pynetdicom would write data sets to the system temp folder itself.
+            raise RuntimeError("pynetdicom's STORE_RECV_CHUNKED_DATASET must be off")
         spool = Spool(self.settings.tmp_dir)
         try:
             server = ListenerServer(

@@ -95,6 +95,11 @@ class AssociationSpool:
         self._files: list[SpoolFile] = []
         self._lock = threading.Lock()
 
+    @property
+    def path_for_nothing(self) -> Path:
+        """A name for a discarding SpoolFile (never created)."""
+        return self._spool.path / "discarded"
+
     def new_file(self) -> SpoolFile:
         f = self._spool.new_file()
         with self._lock:

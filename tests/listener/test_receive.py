@@ -319,3 +319,43 @@ def test_large_fragments_are_queued_for_writing_as_they_arrive(
     assert calls == [(300, 131_060), (131_360, 131_060)]
     assert f.path.read_bytes() == b"h" * 300 + b"a" * 131_060 + b"b" * 131_060
     folder.close()
+
+
+def test_data_on_a_context_we_did_not_accept_is_not_kept(
+    tmp_path: Path, settings: Settings, start_listener: StartListener
+) -> None:
+    from io import BytesIO
+
+    from pynetdicom.dimse_primitives import C_STORE
+
+    ingest = RecordingIngest()
+    listener = start_listener(ingest=ingest)
+    assoc = associate(listener, IMAGE_CX)
+    request = C_STORE()
+    request.MessageID = 1
+    request.AffectedSOPClassUID = US_IMAGE
+    request.AffectedSOPInstanceUID = "1.2.3.4"
+    request.Priority = 2
+    request.DataSet = BytesIO(b"\x00" * 2_000_000)
+    assoc.dimse.send_msg(request, 99)  # a context ID that was never negotiated
+    assert _wait_for(lambda: assoc.is_aborted)
+    assert _wait_for(lambda: _no_associations(listener))
+    assert ingest.received == []
+    assert _partials(settings) == []
+
+
+def test_a_command_set_that_never_ends_aborts_the_association(
+    start_listener: StartListener,
+) -> None:
+    from pynetdicom.pdu_primitives import P_DATA
+
+    listener = start_listener(ingest=RecordingIngest())
+    assoc = associate(listener, IMAGE_CX)
+    context_id = assoc.accepted_contexts[0].context_id
+    assert context_id is not None
+    for _ in range(8):  # 8 x 16 KB command fragments, none marked "last"
+        pdata = P_DATA()
+        pdata.presentation_data_value_list.append((context_id, b"\x01" + b"\x00" * 16_000))
+        assoc.dul.send_pdu(pdata)
+    assert _wait_for(lambda: assoc.is_aborted)
+    assert _wait_for(lambda: _no_associations(listener))
