@@ -21,7 +21,7 @@ from pynetdicom.pdu_primitives import MaximumLengthNotification
 
 from dicom_listener.server import Listener
 from dicom_listener.spool import Spool, reap_orphans
-from dicom_listener.transport import ListenerSocket
+from dicom_listener.wire import ListenerSocket
 from triage.ingest.result import StoreStatus
 from triage.settings import Settings
 
