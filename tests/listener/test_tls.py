@@ -18,7 +18,11 @@ from dicom_listener.policy import ListenerConfigError, tls_context
 from .conftest import RecordingIngest, StartListener, associate, make_settings
 from .factory import BASIC_TEXT_SR, make_dataset, write
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+# The certificates come from the openssl CLI (a subprocess): integration.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI"),
+]
 
 ECHO = [(VERIFICATION, [ExplicitVRLittleEndian])]
 
