@@ -124,3 +124,31 @@ def test_a_group_with_the_same_instance_several_times(
     assert sorted(set(archived)) == sorted({same, changed})
     assert len(archived) == len(revisions)
     assert files_under(db_settings.tmp_dir) == []
+
+
+def test_files_of_a_failed_group_are_taken_back_and_retried(
+    ingestor: Ingestor,
+    db_settings: Settings,
+    rows: Rows,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from triage.ingest import archive
+
+    good, bad = study(3), study(1)
+    real = archive.fsync_dir
+
+    def fsync_dir(path: object) -> None:
+        if getattr(path, "name", "") == bad[0].series_uid:
+            raise OSError(5, "Input/output error")
+        real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(archive, "fsync_dir", fsync_dir)
+    results = _all_waiting(ingestor, [o.encode() for o in good + bad])
+    by_uid = {r.sop_instance_uid: r for r in results}
+    assert by_uid[bad[0].sop_uid].status is StoreStatus.OUT_OF_RESOURCES
+    assert all(by_uid[o.sop_uid].outcome is IngestOutcome.STORED for o in good)
+    assert sorted(p.name for p in files_under(db_settings.archive_dir)) == sorted(
+        f"{o.sop_uid}.dcm" for o in good
+    )
+    assert len(rows("instance")) == 3
+    assert files_under(db_settings.tmp_dir) == []

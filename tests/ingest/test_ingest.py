@@ -308,13 +308,13 @@ def test_fsync_failure(
     _assert_nothing_left(db_settings, rows)
 
 
-def test_link_failure(
+def test_rename_failure(
     ingestor: Ingestor, db_settings: Settings, rows: Rows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(src: object, dst: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(os, "link", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     result = ingestor.ingest_bytes(Obj().encode(), calling_ae="PACS")
     monkeypatch.undo()
     assert result.status is StoreStatus.OUT_OF_RESOURCES
@@ -323,7 +323,7 @@ def test_link_failure(
     assert rows("study") == []
 
 
-def test_folder_fsync_failure_after_link(
+def test_folder_fsync_failure_after_rename(
     ingestor: Ingestor, db_settings: Settings, rows: Rows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from triage.ingest import archive
@@ -424,7 +424,7 @@ def test_later_ingest_works_after_a_failure(
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(os, "link", refuse)
+        patch.setattr(os, "replace", refuse)
         assert not ingestor.ingest_bytes(obj.encode(), calling_ae="PACS").ok
     result = ingestor.ingest_bytes(obj.encode(), calling_ae="PACS")  # the PACS retries
     assert result.outcome is IngestOutcome.STORED
@@ -444,22 +444,20 @@ def test_an_identical_resend_restores_a_missing_file(
     assert path.read_bytes() == obj.encode()
 
 
-def test_an_orphan_file_from_a_crash_is_left_alone(
+def test_an_orphan_file_from_a_crash_is_replaced_by_the_resend(
     ingestor: Ingestor, db_settings: Settings, rows: Rows
 ) -> None:
-    # A crash between the link and the commit leaves a file no row points to. Nothing
-    # ever overwrites an archive file: the object is stored beside it.
+    # A crash between the rename and the commit leaves a file no row points to; the
+    # sender was not answered, sends again, and that reuses the name.
     obj = Obj()
     orphan = db_settings.archive_dir / obj.study_uid / obj.series_uid / f"{obj.sop_uid}.dcm"
     orphan.parent.mkdir(parents=True)
-    orphan.write_bytes(b"half of something else")
+    orphan.write_bytes(obj.encode()[:100])  # the half that made it
     assert ingestor.ingest_bytes(obj.encode(), calling_ae="PACS").outcome is (IngestOutcome.STORED)
-    assert orphan.read_bytes() == b"half of something else"
+    assert files_under(db_settings.archive_dir) == [orphan]
+    assert orphan.read_bytes() == obj.encode()
     (row,) = rows("instance")
-    stored = db_settings.data_dir / str(row["archive_path"])
-    assert stored != orphan
-    assert stored.name.startswith(f"{obj.sop_uid}.r0.")
-    assert stored.read_bytes() == obj.encode()
+    assert db_settings.data_dir / str(row["archive_path"]) == orphan
     assert files_under(db_settings.tmp_dir) == []
 
 

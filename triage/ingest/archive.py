@@ -1,10 +1,9 @@
 """The archive on disk: durable placement of files, and nothing else.
 
-Files are written in the temp dir (same file system as the archive), fsynced, linked
+Files are written in the temp dir (same file system as the archive), fsynced, renamed
 to ``archive/<study>/<series>/<sop>[.r<N>].dcm`` and the folder is fsynced, new folders
-included, so the archived file survives a power cut. Linking rather than renaming makes
-the archive name an exclusive create: no writer ever replaces a file. Paths are only
-ever built from UIDs that passed the UID grammar (``triage.ingest.uid``).
+included, so the archived file survives a power cut. Paths are only ever built from
+UIDs that passed the UID grammar (``triage.ingest.uid``).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class Archive:
         return path, digest.hexdigest(), size
 
     def is_temp(self, path: Path) -> bool:
-        """Whether ``path`` is inside the temp dir (so a link stays on one file system)."""
+        """Whether ``path`` is inside the temp dir (so a rename stays on one file system)."""
         # Lexically first: the listener hands over paths under tmp_dir as it was given,
         # and resolving costs a system call per path component on the hot path.
         if Path(os.path.abspath(path)).is_relative_to(os.path.abspath(self.tmp_dir)):
@@ -117,38 +117,26 @@ class Archive:
         return path.resolve().is_relative_to(self.tmp_dir.resolve())
 
     # the archive --------------------------------------------------------------------
-    def link(
-        self, temp: Path, *, study_uid: str, series_uid: str, sop_uid: str, revision: int
-    ) -> str:
-        """Give a synced temp file its archive name and make that durable; returns the
-        name relative to the data dir.
+    def place(self, temp: Path, relative: str) -> Path:
+        """Rename a synced temp file to its archive name; returns its folder, which the
+        caller fsyncs (``sync``) before it commits the index row.
 
-        The name is created exclusively (a hard link), so an existing file - one a
-        concurrent writer is indexing, or one a crash left behind - is never touched;
-        we take a name of our own beside it instead. The temp name stays until the
-        payload is discarded.
+        Only the holder of the (SOP instance, revision) reservation in the index calls
+        this, so a file already there is one a crash left behind, and is replaced.
         """
-        relative = self.relative_path(
-            study_uid=study_uid, series_uid=series_uid, sop_uid=sop_uid, revision=revision
-        )
         final = self.data_dir / relative
         self._ensure_dir(final.parent)
-        try:
-            os.link(temp, final)
-        except FileExistsError:
-            name = f"{sop_uid}.r{revision}.{uuid.uuid4().hex[:12]}.dcm"
-            relative = relative.rsplit("/", 1)[0] + "/" + name
-            final = self.data_dir / relative
-            os.link(temp, final)
-        try:
-            fsync_dir(final.parent)
-        except BaseException:
-            final.unlink(missing_ok=True)  # not durable, so not kept
-            raise
-        return relative
+        os.replace(temp, final)
+        return final.parent
+
+    def sync(self, folders: Iterable[Path]) -> None:
+        """Make the renames into ``folders`` durable (each folder fsynced once)."""
+        for folder in set(folders):
+            fsync_dir(folder)
 
     def restore(self, temp: Path, relative: str) -> bool:
-        """Put back a missing archive file under its indexed name; False if it is there."""
+        """Put back a missing archive file under its indexed name; False if it is there.
+        (A link, not a rename: an exclusive create, since no reservation covers it.)"""
         final = self.data_dir / relative
         self._ensure_dir(final.parent)
         try:
@@ -158,10 +146,13 @@ class Archive:
         fsync_dir(final.parent)
         return True
 
-    def remove(self, relative: str) -> None:
-        """Delete an archive file this writer created (never anyone else's)."""
+    def unplace(self, relative: str, temp: Path) -> None:
+        """Undo ``place``: back to the temp name (to be tried again), or gone."""
         final = self.data_dir / relative
-        final.unlink(missing_ok=True)
+        try:
+            os.replace(final, temp)
+        except OSError:
+            final.unlink(missing_ok=True)
 
     def exists(self, relative: str) -> bool:
         return (self.data_dir / relative).is_file()

@@ -5,13 +5,19 @@ the study's stability and revision bookkeeping). On PostgreSQL every object gets
 own short transaction; writers lock rows, not the database, and PostgreSQL already
 flushes concurrent commits together.
 
+In the transaction, the index rows are written first: the unique (SOP instance,
+revision) reserves the archive name, so the file is renamed in only by the one writer
+holding that reservation (a file already there is a crash's leftover and is replaced),
+then the folder is fsynced, then the transaction commits. Files whose rows do not commit
+are renamed back to their temp name (or removed).
+
 On SQLite, writers take turns on one lock, so objects that arrive while another is
 being committed are committed together (group commit): the thread that gets the lock
 indexes everything waiting, in one transaction, and every waiting thread learns its own
-outcome. One BEGIN/COMMIT (one WAL fsync) and one hand-over of the lock per group rather
-than per object; each object is still acknowledged only after the commit that holds it.
-If a statement fails, the group is rolled back and each object retried on its own, so
-one bad object never fails the others.
+outcome. One BEGIN/COMMIT (one WAL fsync), one fsync per folder and one hand-over of the
+lock per group rather than per object; each object is still acknowledged only after the
+commit that holds it. If a statement fails, the group is rolled back and each object
+retried on its own, so one bad object never fails the others.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from triage.db.crud import index
 from triage.db.engine import write_lock, writer
 from triage.db.models import InstanceSource
+from triage.ingest.archive import Archive
 from triage.ingest.header import InstanceHeader
 
 log = logging.getLogger(__name__)
@@ -54,7 +62,8 @@ class Pending:
     """One archived object waiting to be indexed, and then its outcome."""
 
     header: InstanceHeader
-    relative: str
+    temp: Path  # the synced temp file
+    relative: str  # its archive name, relative to the data dir
     revision: int
     latest: index.LatestRevision | None
     digest: str
@@ -71,8 +80,11 @@ class Pending:
 class Committer:
     """Commits ``Pending`` objects; safe to share between threads."""
 
-    def __init__(self, engine: Engine, *, describe: Callable[[BaseException], str]) -> None:
+    def __init__(
+        self, engine: Engine, archive: Archive, *, describe: Callable[[BaseException], str]
+    ) -> None:
         self._engine = engine
+        self._archive = archive
         self._writer = writer(engine)
         self._group = engine.dialect.name == "sqlite"
         self._lock = write_lock(engine)
@@ -108,16 +120,27 @@ class Committer:
     # one transaction ----------------------------------------------------------------
     def _run(self, group: list[Pending]) -> None:
         failed: Exception | None = None
+        placed: list[Pending] = []
         with self._writer.connect() as conn:
             tx = conn.begin()
             try:
                 for pending in group:
-                    self._index(conn, pending)
+                    self._index(conn, pending)  # reserves (SOP instance, revision)
+                # The reservations are ours until commit: rename the files in, then
+                # make the renames durable (a folder once however many went into it).
+                folders = []
+                for pending in group:
+                    if pending.error is None:
+                        folders.append(self._archive.place(pending.temp, pending.relative))
+                        placed.append(pending)
+                self._archive.sync(folders)
             except Exception as exc:
                 _quietly(tx.rollback)
+                self._unplace(placed)
                 failed = exc
             except BaseException as exc:  # interrupted: nobody's object is committed
                 _quietly(tx.rollback)
+                self._unplace(placed)
                 for pending in group:
                     pending.error, pending.done = exc, True
                 raise
@@ -147,14 +170,21 @@ class Committer:
                 if pending.error is not None:
                     continue
                 # The commit may have happened even though it reported failure: look
-                # before the caller deletes a file an index row might now point to.
+                # before removing a file an index row might now point to.
                 committed = self._committed(pending)
                 if committed is None:
                     pending.error = UnknownCommitError(
                         f"the commit was not confirmed ({self._describe(exc)}); the file is kept"
                     )
                 elif not committed:
+                    self._unplace([pending])
                     pending.error = exc if len(group) == 1 else GroupError(self._describe(exc))
+
+    def _unplace(self, placed: list[Pending]) -> None:
+        """Take back files whose rows were not committed: to their temp name, so the
+        object can be tried again, or gone."""
+        for pending in placed:
+            self._archive.unplace(pending.relative, pending.temp)
 
     def _index(self, conn: Connection, p: Pending) -> None:
         header = p.header

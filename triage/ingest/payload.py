@@ -1,8 +1,8 @@
 """Where the bytes of one object come from, and who cleans up after it.
 
 Each payload yields its header, its digest and finally a fsynced temp file, which the
-archive links to its archive name; ``discard`` removes the temp file (the archive name
-keeps the data) and, for a moved file, the original.
+commit renames into the archive; ``discard`` removes whatever is left of it (nothing,
+once it was renamed) and, for a moved file that was copied in, the original.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ class CopiedFile:
 
 
 class MovedFile:
-    """A file whose ownership passes to the ingest (the listener's spool file): linked
-    into the archive if kept, deleted in any case.
+    """A file whose ownership passes to the ingest (the listener's spool file): renamed
+    into the archive if kept, deleted otherwise.
 
     The listener's hot path, so the file is opened once: one pass reads the header's
     bytes and hashes the content, and the same descriptor is fsynced.
@@ -111,7 +111,7 @@ class MovedFile:
     def __init__(self, path: Path, archive: Archive) -> None:
         self._path = path
         self._archive = archive
-        # Outside the temp dir a link might cross file systems: copy it in instead.
+        # Outside the temp dir a rename might cross file systems: copy it in instead.
         self._in_place = archive.is_temp(path)
         self._fd: int | None = None
         self._temp: Path | None = None

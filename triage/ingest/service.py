@@ -4,19 +4,18 @@ The protocol for each object (DESIGN.md, durability rules):
 
 1. parse and validate the header (UIDs against the grammar) - refusals write nothing;
 2. compare the digest with the latest stored revision: identical means ``DUPLICATE``;
-3. write a temp file in the temp dir and fsync it;
-4. give it its archive name with ``link`` (an exclusive create: the name is ours alone,
-   nothing is ever overwritten) and fsync the folder - still outside any database lock;
-5. in one short transaction: reserve (SOP instance, revision) through the unique
-   constraint, update the study (stability due time, content revision, re-triage) and
-   commit; success only after the commit (on SQLite, objects waiting for the write
-   lock share one transaction: ``triage.ingest.commit``);
-6. any failure: the archive name we created goes (and the temp file always does).
+3. write a temp file in the temp dir and fsync it (outside any database lock);
+4. in one short transaction (``triage.ingest.commit``): reserve (SOP instance,
+   revision) through the unique constraint, update the study (stability due time,
+   content revision, re-triage), rename the file into the archive, fsync the folder,
+   commit; success only after the commit. On SQLite, objects waiting for the write lock
+   share one transaction (group commit);
+5. any failure: the file goes back to its temp name, and the temp file always goes.
 
 Races between associations, threads and processes are settled by the database: a
-second writer of the same (SOP instance, revision) finds it taken, removes its own file
-and starts over at 2. A crash leaves at most a file no row points to, never a row
-without its file.
+second writer of the same (SOP instance, revision) finds it taken and starts over at 2.
+A crash leaves at most a file no row points to, under the name a re-send then reuses;
+never a row without its file.
 """
 
 from __future__ import annotations
@@ -76,7 +75,7 @@ class Ingestor:
         removed = remove_stale_temp(settings.tmp_dir, older_than_seconds=stale_temp_seconds)
         if removed:
             log.info("removed %d stale temp file(s) from %s", removed, settings.tmp_dir)
-        self._committer = Committer(engine, describe=_describe)
+        self._committer = Committer(engine, self.archive, describe=_describe)
 
     # public API ---------------------------------------------------------------------
     def ingest_bytes(self, data: bytes, *, calling_ae: str, source: str = "dicom") -> IngestResult:
@@ -87,8 +86,7 @@ class Ingestor:
         self, path: Path, *, calling_ae: str, source: str = "dicom", move: bool = False
     ) -> IngestResult:
         """Store a Part 10 file. ``move``: the file (in the temp dir) becomes ours: it is
-        linked into the archive and deleted in any case; otherwise it is copied and left
-        alone."""
+        renamed into the archive, or deleted; otherwise it is copied and left alone."""
         payload: Payload = MovedFile(path, self.archive) if move else CopiedFile(path, self.archive)
         return self._ingest(payload, calling_ae, source)
 
@@ -134,19 +132,16 @@ class Ingestor:
                 self._ensure_archived(latest.archive_path, payload)
                 return _result(header, IngestOutcome.DUPLICATE, latest.revision)
             revision = 0 if latest is None else latest.revision + 1
-            # Outside any database lock: the file gets its archive name (created
-            # exclusively, so it is ours alone) and the folder is fsynced.
-            relative = self.archive.link(
-                payload.synced_temp(),
-                study_uid=header.study.study_instance_uid,
-                series_uid=header.series.series_instance_uid,
-                sop_uid=header.sop_instance_uid,
-                revision=revision,
-            )
             now = self._clock()
             pending = Pending(
                 header=header,
-                relative=relative,
+                temp=payload.synced_temp(),
+                relative=self.archive.relative_path(
+                    study_uid=header.study.study_instance_uid,
+                    series_uid=header.series.series_instance_uid,
+                    sop_uid=header.sop_instance_uid,
+                    revision=revision,
+                ),
                 revision=revision,
                 latest=latest,
                 digest=digest,
@@ -159,12 +154,8 @@ class Ingestor:
             try:
                 self._committer.commit(pending)
             except TakenError:
-                self.archive.remove(relative)
-                continue
-            except UnknownCommitError:
-                raise  # the file stays: an index row may point to it
+                continue  # a concurrent writer stored this revision: look again
             except DBAPIError as exc:
-                self.archive.remove(relative)
                 if not _retryable(exc):
                     raise
                 if isinstance(exc, IntegrityError):
@@ -172,9 +163,6 @@ class Ingestor:
                 last_error = exc
                 log.debug("retrying after %s", type(exc.orig).__name__)
                 continue
-            except BaseException:
-                self.archive.remove(relative)
-                raise
             outcome = IngestOutcome.STORED if latest is None else IngestOutcome.REVISION
             log.debug("stored %s revision %d", header.sop_instance_uid, revision)
             return _result(header, outcome, revision)
