@@ -84,3 +84,31 @@ def test_broken_toml_is_reported(tmp_path: Path) -> None:
 def test_missing_config_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_pipeline_and_worklist_settings(tmp_path: Path) -> None:
+    s = load_settings(
+        environ={
+            "MSK_TRIAGE_RULES_PATHS": "/a.yaml, /b",
+            "MSK_TRIAGE_SITE_TIMEZONE": "Europe/London",
+            "MSK_TRIAGE_ROUTING_POLICY": "round_robin",
+            "MSK_TRIAGE_DATA_DIR": str(tmp_path),
+        }
+    )
+    assert s.rules_paths == [Path("/a.yaml"), Path("/b")]
+    assert s.routing_policy == "round_robin"
+    assert s.resolved_roster_file == tmp_path / "roster.toml"
+    assert (s.sla_urgent_hours, s.sla_high_hours, s.sla_routine_hours) == (4, 24, 72)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"MSK_TRIAGE_SITE_TIMEZONE": "Mars/Olympus"}, "MSK_TRIAGE_SITE_TIMEZONE"),
+        ({"MSK_TRIAGE_ROUTING_POLICY": "random"}, "MSK_TRIAGE_ROUTING_POLICY"),
+        ({"MSK_TRIAGE_RETENTION_DAYS": "0"}, "MSK_TRIAGE_RETENTION_DAYS"),
+    ],
+)
+def test_bad_worklist_values_are_named(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        load_settings(environ=env)

@@ -13,7 +13,8 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -79,12 +80,54 @@ class Settings(BaseSettings):
     study_stable_seconds: float = Field(60.0, ge=0)
     stability_sweep_seconds: float = Field(2.0, gt=0)
 
+    # triage pipeline
+    rules_paths: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="rule files or folders (comma-separated); empty = the default MSK pack",
+    )
+    pipeline_sweep_seconds: float = Field(1.0, gt=0)
+    pipeline_batch_size: int = Field(50, ge=1, le=10_000)
+    claim_lease_seconds: float = Field(
+        300.0, gt=0, description="a claimed study is taken over after this (crashed worker)"
+    )
+    worker_id: str | None = Field(None, description="name in triage runs; default host:pid")
+
+    # worklist: roster, routing, SLA
+    roster_file: Path | None = Field(None, description="default: <data_dir>/roster.toml")
+    routing_policy: Literal["least_loaded", "round_robin"] = "least_loaded"
+    site_timezone: str = Field("UTC", description="IANA zone the roster's shifts are in")
+    sla_urgent_hours: float = Field(4.0, gt=0)
+    sla_high_hours: float = Field(24.0, gt=0)
+    sla_routine_hours: float = Field(72.0, gt=0)
+    sla_escalation: Literal["raise_priority", "reassign", "raise_and_reassign"] = (
+        "raise_and_reassign"
+    )
+    sla_sweep_seconds: float = Field(60.0, gt=0)
+
+    # archive retention: files older than this are removed, the index is kept
+    retention_days: int | None = Field(None, ge=1, description="unset = keep files forever")
+    retention_sweep_seconds: float = Field(3600.0, gt=0)
+
     log_level: str = "INFO"
 
     @field_validator("allowed_calling_aets", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("rules_paths", mode="before")
+    @classmethod
+    def _paths_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("site_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/London)") from None
+        return value
 
     @field_validator("ae_title")
     @classmethod
@@ -133,6 +176,10 @@ class Settings(BaseSettings):
     @property
     def archive_dir(self) -> Path:
         return self.data_dir / "archive"
+
+    @property
+    def resolved_roster_file(self) -> Path:
+        return self.roster_file if self.roster_file is not None else self.data_dir / "roster.toml"
 
     @property
     def tmp_dir(self) -> Path:

@@ -15,7 +15,7 @@ from tests.ingest.factory import study
 from triage import stability
 from triage.cli.app import cli
 from triage.db.crud.studies import get_study
-from triage.db.models import ItemState, WorklistItem
+from triage.db.models import ItemState, TriageOutcome, WorklistItem
 from triage.ingest.service import Ingestor
 from triage.settings import Settings
 
@@ -62,7 +62,17 @@ def test_counts_and_jobs(db_settings: Settings, engine: Engine) -> None:
         flagged = get_study(session, study_instance_uid=first[0].study_uid)
         assert flagged is not None
         assert flagged.id is not None
-        session.add(WorklistItem(study_id=flagged.id, state=ItemState.NEW, created_at=moment))
+        flagged.triage_outcome = TriageOutcome.FLAGGED
+        session.add(
+            WorklistItem(
+                study_id=flagged.id,
+                state=ItemState.NEW,
+                flagged_at=moment,
+                due_at=moment,
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
 
     report = _json(db_settings)
     assert list(report) == KEYS

@@ -15,6 +15,7 @@ from triage.db.models import (
     JobRun,
     Series,
     Study,
+    TriageOutcome,
     TriageState,
     WorklistItem,
 )
@@ -134,6 +135,17 @@ def test_job_runs_keep_the_last_success_and_error(engine: Engine) -> None:
         assert (again.run_count, again.failure_count) == (3, 1)
 
 
+def _item(study_id: int, state: ItemState) -> WorklistItem:
+    return WorklistItem(
+        study_id=study_id,
+        state=state,
+        flagged_at=T0,
+        due_at=T0,
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
 @pytest.mark.parametrize("closed", [0, 1])
 def test_status_counts(engine: Engine, closed: int) -> None:
     with Session(engine) as session, session.begin():
@@ -147,14 +159,12 @@ def test_status_counts(engine: Engine, closed: int) -> None:
         _instance(session, a, series.id, "1.1.1.1", 0, False)
         _instance(session, a, series.id, "1.1.1.1", 1, True)
         _instance(session, a, series.id, "1.1.1.2", 0, True)
-        session.add(WorklistItem(study_id=c, state=ItemState.NEW, created_at=T0))
-        session.add(
-            WorklistItem(
-                study_id=b,
-                state=ItemState.CLOSED if closed else ItemState.IN_REVIEW,
-                created_at=T0,
-            )
-        )
+        session.add(_item(c, ItemState.NEW))
+        session.add(_item(b, ItemState.CLOSED if closed else ItemState.IN_REVIEW))
+        for flagged in (b, c):
+            study = session.get(Study, flagged)
+            assert study is not None
+            study.triage_outcome = TriageOutcome.FLAGGED
     with Session(engine) as session:
         assert status.count_studies(session) == 3
         assert status.count_instances(session) == 2  # revisions are not counted twice

@@ -16,7 +16,18 @@ from triage.db.engine import make_engine, writer
 from triage.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from triage.settings import Settings
 
-TABLES = {"study", "series", "instance", "job_run", "worklist_item", "alembic_version"}
+TABLES = {
+    "study",
+    "series",
+    "instance",
+    "job_run",
+    "worklist_item",
+    "flag",
+    "triage_run",
+    "audit_event",
+    "routing_cursor",
+    "alembic_version",
+}
 
 
 def test_upgrade_creates_the_schema_and_is_idempotent(db_settings: Settings) -> None:

@@ -63,11 +63,46 @@ class InstanceSource(StrEnum):
     IMPORT = "import"  # ``msk-triage import`` from disk
 
 
+class TriageOutcome(StrEnum):
+    FLAGGED = "flagged"  # at least one flag: the study has a worklist item
+    NO_FINDINGS = "no_findings"  # reports read, nothing to flag
+    NO_REPORT = "no_report"  # no SR (and no header text that the rules read) in the study
+    UNREADABLE = "unreadable"  # a report could not be read: triage_detail says why
+
+
 class ItemState(StrEnum):
     NEW = "new"
     ASSIGNED = "assigned"
     IN_REVIEW = "in_review"
     CLOSED = "closed"
+
+
+OPEN_ITEM_STATES = (ItemState.NEW, ItemState.ASSIGNED, ItemState.IN_REVIEW)
+
+
+class ItemOutcome(StrEnum):
+    """How a review closed (``ItemState.CLOSED``)."""
+
+    CONFIRMED_FOLLOW_UP = "confirmed_follow_up"  # confirmed, follow-up recommended
+    CONFIRMED_KNOWN = "confirmed_known"  # confirmed, already known
+    NOT_CONFIRMED = "not_confirmed"
+    NOT_SIGNIFICANT = "not_significant"  # not clinically significant
+    # set by the system, not a reviewer: an amended report no longer carries a finding
+    WITHDRAWN = "withdrawn"
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    ROUTINE = "routine"
+
+    @property
+    def rank(self) -> int:
+        """0 is the most urgent; worklists sort on it."""
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.ROUTINE: 2}
 
 
 def _utc(*, nullable: bool, index: bool = False) -> Any:
@@ -114,6 +149,14 @@ class Study(SQLModel, table=True):
     )
     triaged_revision: int | None = None
     triaged_at: datetime | None = _utc(nullable=True)
+    # what the last triage found (TriageOutcome) and, for unreadable reports, why
+    triage_outcome: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    triage_detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ruleset_version: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # A worker's claim on a ready study: held while it triages, without a row lock, and
+    # taken over by another worker once claim_expires_at has passed (a crashed worker).
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    claim_expires_at: datetime | None = _utc(nullable=True)
 
     @property
     def needs_retriage(self) -> bool:
@@ -184,11 +227,68 @@ class JobRun(SQLModel, table=True):
     failure_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
 
 
+class TriageRun(SQLModel, table=True):
+    """One pipeline pass over one study revision: who triaged it, when, with what result.
+    Lets tests and operators see that every study was triaged exactly once per revision,
+    and lets the pipeline benchmark measure last-instance-to-item latency."""
+
+    __tablename__ = "triage_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("study.id"), nullable=False, index=True)
+    )
+    content_revision: int = Field(sa_column=Column(Integer, nullable=False))
+    worker: str = Field(sa_column=Column(String(128), nullable=False))
+    started_at: datetime = _utc(nullable=False)
+    finished_at: datetime = _utc(nullable=False)
+    outcome: str = Field(sa_column=Column(String(16), nullable=False))
+    flag_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    ruleset_version: str = Field(sa_column=Column(String(64), nullable=False))
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Flag(SQLModel, table=True):
+    """The current flags of a study: one row per finding id, replaced by each triage.
+
+    ``evidence`` is a list of ``{"sop_instance_uid", "item_path", "concept", "text",
+    "span"}`` (primary first); ``measurements`` a list of ``{"value", "unit"}``.
+    """
+
+    __tablename__ = "flag"
+    __table_args__ = (UniqueConstraint("study_id", "finding"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("study.id"), nullable=False, index=True)
+    )
+    finding: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    rule: str = Field(sa_column=Column(String(128), nullable=False))
+    rule_version: str = Field(sa_column=Column(String(32), nullable=False))
+    ruleset_version: str = Field(sa_column=Column(String(64), nullable=False))
+    priority: str = Field(sa_column=Column(String(16), nullable=False))
+    certainty: str = Field(sa_column=Column(String(16), nullable=False))
+    laterality: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    evidence: list[dict[str, Any]] = _json_list()
+    measurements: list[dict[str, Any]] = _json_list()
+    # the first time this finding was flagged on this study (kept across re-triage)
+    first_flagged_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+
+
 class WorklistItem(SQLModel, table=True):
-    """One per flagged study. The pipeline issue creates these and extends the table
-    (priority, assignee, due time, outcome, audit); ``status`` already counts them."""
+    """One per flagged study: its review, from new to closed with an outcome.
+
+    ``priority`` is the effective priority (``base_priority`` from the most urgent
+    finding, raised by SLA escalation); ``version`` increments on every change so that
+    concurrent claims and transitions are decided in the database (compare-and-set).
+    """
 
     __tablename__ = "worklist_item"
+    __table_args__ = (
+        # the worklist's default order, and the SLA sweep over open items
+        Index("ix_worklist_item_state_priority_rank_due_at", "state", "priority_rank", "due_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     study_id: int = Field(
@@ -197,5 +297,58 @@ class WorklistItem(SQLModel, table=True):
     state: str = Field(
         default=ItemState.NEW, sa_column=Column(String(16), nullable=False, index=True)
     )
+    priority: str = Field(default=Priority.ROUTINE, sa_column=Column(String(16), nullable=False))
+    priority_rank: int = Field(default=2, sa_column=Column(Integer, nullable=False))
+    base_priority: str = Field(
+        default=Priority.ROUTINE, sa_column=Column(String(16), nullable=False)
+    )
+    escalation_level: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    assignee: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True, index=True)
+    )
+    assigned_at: datetime | None = _utc(nullable=True)
+    outcome: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    outcome_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    flagged_at: datetime = _utc(nullable=False)
+    due_at: datetime = _utc(nullable=False)
+    breached_at: datetime | None = _utc(nullable=True)
+    reviewed_at: datetime | None = _utc(nullable=True)
+    # set when a re-triage changed the findings after the item was created
+    amended_at: datetime | None = _utc(nullable=True)
     created_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
     closed_at: datetime | None = _utc(nullable=True)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Every worklist transition: who, when, from, to, and why. Append-only."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("worklist_item.id"), nullable=True, index=True),
+    )
+    study_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("study.id"), nullable=True, index=True)
+    )
+    at: datetime = _utc(nullable=False, index=True)
+    # a radiologist id, a CLI user, or "system:<job>" for the pipeline and jobs
+    actor: str = Field(sa_column=Column(String(128), nullable=False))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    from_state: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    to_state: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON(), nullable=False))
+
+
+class RoutingCursor(SQLModel, table=True):
+    """Round-robin state: who got the last item under a policy (row-locked to advance)."""
+
+    __tablename__ = "routing_cursor"
+
+    policy: str = Field(sa_column=Column(String(32), primary_key=True))
+    last_assignee: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    updated_at: datetime = _utc(nullable=False)

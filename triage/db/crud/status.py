@@ -1,7 +1,7 @@
 """Counts for ``msk-triage status``; each is one indexed query.
 
-``count_flagged_studies`` and ``count_open_items`` count worklist items, which the
-pipeline creates (one per flagged study); until it runs they are honestly zero.
+``count_flagged_studies`` counts studies whose latest triage flagged something;
+``count_open_items`` counts worklist items not yet closed.
 """
 
 from __future__ import annotations
@@ -9,7 +9,14 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from triage.db.models import PENDING_STATES, Instance, ItemState, Study, WorklistItem
+from triage.db.models import (
+    OPEN_ITEM_STATES,
+    PENDING_STATES,
+    Instance,
+    Study,
+    TriageOutcome,
+    WorklistItem,
+)
 
 
 def count_studies(session: Session) -> int:
@@ -33,12 +40,17 @@ def count_pending_studies(session: Session) -> int:
 
 
 def count_flagged_studies(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(WorklistItem)).one()
+    """Studies whose latest triage flagged something."""
+    return session.exec(
+        select(func.count())
+        .select_from(Study)
+        .where(col(Study.triage_outcome) == TriageOutcome.FLAGGED.value)
+    ).one()
 
 
 def count_open_items(session: Session) -> int:
     return session.exec(
         select(func.count())
         .select_from(WorklistItem)
-        .where(col(WorklistItem.state) != ItemState.CLOSED.value)
+        .where(col(WorklistItem.state).in_([s.value for s in OPEN_ITEM_STATES]))
     ).one()
