@@ -288,6 +288,10 @@ class WorklistItem(SQLModel, table=True):
     __table_args__ = (
         # the worklist's default order, and the SLA sweep over open items
         Index("ix_worklist_item_state_priority_rank_due_at", "state", "priority_rank", "due_at"),
+        # the same order over every state (keyset pages of the whole worklist)
+        Index("ix_worklist_item_priority_rank_due_at_id", "priority_rank", "due_at", "id"),
+        # an assignee's items, and routing's "assigned least recently" tie-break
+        Index("ix_worklist_item_assignee_assigned_at", "assignee", "assigned_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -303,12 +307,12 @@ class WorklistItem(SQLModel, table=True):
         default=Priority.ROUTINE, sa_column=Column(String(16), nullable=False)
     )
     escalation_level: int = Field(default=0, sa_column=Column(Integer, nullable=False))
-    assignee: str | None = Field(
-        default=None, sa_column=Column(String(64), nullable=True, index=True)
-    )
+    assignee: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     assigned_at: datetime | None = _utc(nullable=True)
     outcome: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     outcome_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # the finding ids the item reflects (sorted): what a re-triage compares its flags with
+    findings: list[str] = _json_list()
     flagged_at: datetime = _utc(nullable=False)
     due_at: datetime = _utc(nullable=False)
     breached_at: datetime | None = _utc(nullable=True)
