@@ -17,6 +17,7 @@ from triage.cli.app import cli
 from triage.db.crud.studies import get_study
 from triage.db.models import ItemState, TriageOutcome, WorklistItem
 from triage.ingest.service import Ingestor
+from triage.jobs.registry import job_ids
 from triage.settings import Settings
 
 KEYS = ["studies", "instances", "pending_studies", "flagged_studies", "open_items", "jobs"]
@@ -47,7 +48,7 @@ def test_empty_database(db_settings: Settings) -> None:
         "pending_studies": 0,
         "flagged_studies": 0,
         "open_items": 0,
-        "jobs": [{"id": "advance-stable-studies", "last_run": None, "last_error": None}],
+        "jobs": [{"id": job, "last_run": None, "last_error": None} for job in sorted(job_ids())],
     }
 
 
@@ -81,7 +82,7 @@ def test_counts_and_jobs(db_settings: Settings, engine: Engine) -> None:
     assert report["pending_studies"] == 2  # ready, not yet triaged
     assert report["flagged_studies"] == 1
     assert report["open_items"] == 1
-    (job,) = report["jobs"]
+    (job,) = [job for job in report["jobs"] if job["id"] == "advance-stable-studies"]
     assert job == {
         "id": "advance-stable-studies",
         "last_run": "2099-01-01T00:00:00+00:00",
@@ -98,7 +99,7 @@ def test_a_failed_job_shows_its_error(
     monkeypatch.setattr(stability, "mark_stable_studies_ready", broken)
     with pytest.raises(RuntimeError):
         stability.advance_stable_studies(engine=engine, settings=db_settings)
-    (job,) = _json(db_settings)["jobs"]
+    (job,) = [j for j in _json(db_settings)["jobs"] if j["id"] == "advance-stable-studies"]
     assert job["last_error"] == "RuntimeError: database is locked"
     assert datetime.fromisoformat(job["last_run"]).tzinfo is not None
 

@@ -25,7 +25,7 @@ def test_jobs_are_registered_with_fixed_ids_and_safe_defaults(settings: Settings
     assert isinstance(scheduler, BackgroundScheduler)
     assert not scheduler.running
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"advance-stable-studies"}
+    assert "advance-stable-studies" in jobs  # (other jobs are registered too)
     job = jobs["advance-stable-studies"]
     assert job.coalesce is True
     assert job.max_instances == 1
@@ -61,7 +61,7 @@ def test_a_failing_job_does_not_stop_the_scheduler(
         scheduler.shutdown(wait=True)
     assert len(calls) >= 3
     with Session(engine) as session:
-        (run,) = list_job_runs(session)
+        (run,) = [r for r in list_job_runs(session) if r.job_id == "advance-stable-studies"]
     assert run.failure_count == 1
     assert run.run_count >= 3
     assert run.last_error is None  # later runs succeeded

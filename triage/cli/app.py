@@ -9,8 +9,10 @@ import click
 from triage.cli.context import CliContext
 from triage.cli.import_cmd import import_command
 from triage.cli.rules_cmd import rules
+from triage.cli.scheduler_cmd import scheduler
 from triage.cli.serve_cmd import serve
 from triage.cli.status_cmd import status
+from triage.cli.worker_cmd import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,3 +33,5 @@ cli.add_command(rules)
 cli.add_command(serve)
 cli.add_command(import_command)
 cli.add_command(status)
+cli.add_command(worker)
+cli.add_command(scheduler)

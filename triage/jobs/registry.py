@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage import stability
+from triage.pipeline import sweep as pipeline_sweep
 from triage.settings import Settings
 
 
@@ -22,6 +23,11 @@ JOBS: tuple[JobSpec, ...] = (
         id=stability.JOB_ID,
         func=stability.advance_stable_studies,
         interval_seconds=lambda settings: settings.stability_sweep_seconds,
+    ),
+    JobSpec(
+        id=pipeline_sweep.JOB_ID,
+        func=pipeline_sweep.run_pipeline_sweep,
+        interval_seconds=lambda settings: settings.pipeline_sweep_seconds,
     ),
 )
 
