@@ -19,6 +19,7 @@ from tests.conftest import Clock
 from triage.db.engine import write_lock, writer
 from triage.db.models import AuditEvent, Flag, Study, WorklistItem
 from triage.settings import Settings
+from triage.worklist.service import WorklistService
 from triage.worklist.sync import sync_item_for_study
 
 _UIDS = itertools.count(1)
@@ -217,3 +218,8 @@ def act(world: World, func: Any, **kwargs: Any) -> Any:
     """Run one transition function in its own write transaction, at the clock's now."""
     with write_lock(world.engine), Session(writer(world.engine)) as session, session.begin():
         return func(session, now=world.clock(), **kwargs)
+
+
+@pytest.fixture
+def service(world: World) -> WorklistService:
+    return WorklistService(world.engine, world.settings, clock=world.clock)
