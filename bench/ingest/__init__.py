@@ -1,0 +1,1 @@
+"""Ingest benchmark: ``.venv/bin/python -m bench.ingest`` (see ``__main__``)."""
