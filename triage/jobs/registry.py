@@ -9,6 +9,8 @@ from typing import Any
 from triage import stability
 from triage.pipeline import sweep as pipeline_sweep
 from triage.settings import Settings
+from triage.worklist import pool as worklist_pool
+from triage.worklist import sla as worklist_sla
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,17 @@ JOBS: tuple[JobSpec, ...] = (
         id=pipeline_sweep.JOB_ID,
         func=pipeline_sweep.run_pipeline_sweep,
         interval_seconds=lambda settings: settings.pipeline_sweep_seconds,
+    ),
+    JobSpec(
+        id=worklist_sla.JOB_ID,
+        func=worklist_sla.escalate_overdue_items,
+        interval_seconds=lambda settings: settings.sla_sweep_seconds,
+    ),
+    JobSpec(
+        # the pool waits for someone to come on shift: checked as often as the SLA
+        id=worklist_pool.JOB_ID,
+        func=worklist_pool.assign_pool_items,
+        interval_seconds=lambda settings: settings.sla_sweep_seconds,
     ),
 )
 
