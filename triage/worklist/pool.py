@@ -15,8 +15,8 @@ from triage.db.engine import write_lock, writer
 from triage.db.models import AuditEvent, ItemState
 from triage.jobs.runs import recorded_job
 from triage.settings import Settings
-from triage.worklist.routing import route_item
-from triage.worklist.store import ITEM, get_item
+from triage.worklist.routing import route_pool_item
+from triage.worklist.store import ITEM
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +60,19 @@ def assign_pool_items(*, engine: Engine, settings: Settings, now: datetime | Non
             break
         for item_id in ids:
             with write_lock(engine), Session(writer(engine)) as session, session.begin():
-                item = get_item(session, item_id=item_id, lock=True)
-                if item.state != ItemState.NEW or item.assignee is not None:
-                    skipped.add(item_id)  # claimed meanwhile
-                    continue
                 excluded = released_by(session, item_id=item_id)
-                _, decision = route_item(
+                routed = route_pool_item(
                     session,
-                    item=item,
+                    item_id=item_id,
                     now=moment,
                     settings=settings,
                     actor=ACTOR,
                     exclude=excluded,
                 )
+            if routed is None:
+                skipped.add(item_id)  # claimed meanwhile, or busy: the next run sees it
+                continue
+            _, decision = routed
             if decision.assignee is not None:
                 assigned += 1
                 continue

@@ -4,7 +4,7 @@ Every routing decision first locks the policy's ``routing_cursor`` row, so decis
 are made one at a time across workers: a radiologist's open count is exact when it is
 read (nobody is pushed past ``max_open_items`` by two workers at once) and the
 round-robin cursor advances once per assignment. On SQLite the writer lock already
-serialises them. The row stays locked until the caller commits.
+serialises them. The row stays locked until the caller commits (lock order: ``store``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from triage.worklist.errors import RosterError
 from triage.worklist.policies import Candidate, Decision, Policy, choose
 from triage.worklist.roster import Roster, roster_source
 from triage.worklist.shifts import on_shift
-from triage.worklist.store import ITEM, ItemRow, audit, compare_and_set
+from triage.worklist.store import ITEM, ItemRow, audit, compare_and_set, try_lock_item
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +188,25 @@ def route_item(
         },
     )
     return assigned, decision
+
+
+def route_pool_item(
+    session: Session,
+    *,
+    item_id: int,
+    now: datetime,
+    settings: Settings,
+    actor: str,
+    exclude: Collection[str] = (),
+) -> tuple[ItemRow, Decision] | None:
+    """Route an item of the pool outside the pipeline: the cursor is locked first and
+    the item only if nobody holds it (see ``store``); None when it is busy or no longer
+    in the pool."""
+    lock_cursor(session, policy=settings.routing_policy, now=now)
+    item = try_lock_item(session, item_id=item_id)
+    if item is None or item.state != ItemState.NEW or item.assignee is not None:
+        return None
+    return route_item(session, item=item, now=now, settings=settings, actor=actor, exclude=exclude)
 
 
 def _first_line(exc: Exception) -> str:

@@ -16,13 +16,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from triage.db.engine import write_lock, writer
-from triage.db.models import ItemOutcome
+from triage.db.models import ItemOutcome, ItemState
 from triage.settings import Settings
 from triage.worklist import queries, transitions
 from triage.worklist.errors import InvalidRequestError
 from triage.worklist.queries import ItemFilter
 from triage.worklist.roster import Roster
-from triage.worklist.routing import current_roster, open_counts
+from triage.worklist.routing import current_roster, open_counts, route_pool_item
 from triage.worklist.shifts import on_shift
 from triage.worklist.views import ItemDetail, ItemPage, ItemSummary, PageCursor, RadiologistLoad
 
@@ -219,8 +219,9 @@ class WorklistService:
         note: str | None = None,
         expected_version: int | None = None,
     ) -> ItemSummary:
+        """Back to the previous reader if active, else routed (or the pool)."""
         with self._action(user) as (session, now):
-            transitions.reopen(
+            reopened = transitions.reopen(
                 session,
                 item_id=item_id,
                 actor=user,
@@ -228,7 +229,19 @@ class WorklistService:
                 settings=self.settings,
                 note=note,
                 expected_version=expected_version,
+                route=False,
             )
+            if reopened.state != ItemState.NEW:
+                return queries.get_summary(session, item_id=item_id)
+        # routing in a second transaction: cursor first, then the item (store: lock order)
+        with self._action(user) as (session, now):
+            routed = route_pool_item(
+                session, item_id=item_id, now=now, settings=self.settings, actor=user
+            )
+            if routed is not None and routed[1].assignee is None:
+                transitions.audit_pooled(
+                    session, item=routed[0], now=now, actor=user, reason=routed[1].reason
+                )
             return queries.get_summary(session, item_id=item_id)
 
     @contextmanager

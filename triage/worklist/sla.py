@@ -35,9 +35,9 @@ from triage.settings import Settings
 from triage.worklist.deadlines import raised, sla
 from triage.worklist.errors import RosterError
 from triage.worklist.policies import Decision
-from triage.worklist.routing import current_roster, decide
+from triage.worklist.routing import current_roster, decide, lock_cursor
 from triage.worklist.shifts import on_shift
-from triage.worklist.store import ITEM, ItemRow, audit, compare_and_set, get_item
+from triage.worklist.store import ITEM, ItemRow, audit, compare_and_set, try_lock_item
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +91,19 @@ def escalate_overdue_items(
 
 
 def escalate_item(session: Session, *, item_id: int, now: datetime, settings: Settings) -> bool:
-    """Handle the item's missed deadline (module docstring); False if there is none."""
-    item = get_item(session, item_id=item_id, lock=True)
+    """Handle the item's missed deadline (module docstring); False if there is none,
+    or if another transaction holds the item (the next run handles it)."""
+    mode = settings.sla_escalation
+    if mode in ("reassign", "raise_and_reassign"):
+        lock_cursor(session, policy=settings.routing_policy, now=now)  # lock order: store
+    item = try_lock_item(session, item_id=item_id)
     if (
-        not item.is_open
+        item is None
+        or not item.is_open
         or item.due_at > now
         or (item.breached_at is not None and item.breached_at >= item.due_at)
     ):
         return False
-    mode = settings.sla_escalation
     priority = Priority(item.priority)
     new_priority = priority
     if mode in ("raise_priority", "raise_and_reassign"):

@@ -1,5 +1,9 @@
 """Worklist rows in the database: read a snapshot, change it by compare-and-set, audit.
 
+Lock order (PostgreSQL): the pipeline locks an item, then the routing cursor. Every
+other transaction that locks the cursor does so first and never waits for an item
+after it (``try_lock_item``), so the two orders cannot deadlock.
+
 Every change to an item is one ``UPDATE ... WHERE id = :id AND version = :v AND state =
 :s`` that bumps ``version``: of two writers that read the same version, the database
 lets exactly one through (on PostgreSQL the second waits for the first to commit, then
@@ -71,6 +75,14 @@ def get_item(session: Session, *, item_id: int, lock: bool = False) -> ItemRow:
     if row is None:
         raise ItemNotFoundError(item_id)
     return ItemRow.from_mapping(row)
+
+
+def try_lock_item(session: Session, *, item_id: int) -> ItemRow | None:
+    """The item with its row locked, or None when another transaction holds it (it
+    is not waited for: PostgreSQL ``SKIP LOCKED``) or it no longer exists."""
+    stmt = select(*_COLUMNS).where(ITEM.c.id == item_id).with_for_update(skip_locked=True)
+    row = session.execute(stmt).mappings().first()
+    return None if row is None else ItemRow.from_mapping(row)
 
 
 def find_item_for_study(session: Session, *, study_id: int, lock: bool = False) -> ItemRow | None:

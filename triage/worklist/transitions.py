@@ -297,10 +297,13 @@ def reopen(
     note: str | None = None,
     expected_version: int | None = None,
     reason: dict[str, Any] | None = None,
+    route: bool = True,
 ) -> ItemRow:
     """A closed item starts a new review cycle: outcome cleared, priority back to the
     findings' priority, a fresh deadline; it goes back to its previous assignee if they
-    are still active on the roster, else it is routed (or left in the pool)."""
+    are still active on the roster, else it is routed (or left in the pool). With
+    ``route=False`` it is left in the pool for the caller to route (in a transaction
+    of its own, see ``store`` on lock order)."""
     item = _read(session, item_id, "reopen", expected_version)
     _require_state(item, "reopen", ItemState.CLOSED)
     base = Priority(item.base_priority)
@@ -332,7 +335,7 @@ def reopen(
         note=clean_note(note),
         details=details,
     )
-    if back_to_previous:
+    if back_to_previous or not route:
         return reopened
     routed, decision = route_item(session, item=reopened, now=now, settings=settings, actor=actor)
     if decision.assignee is None:
