@@ -14,6 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from rules.context.clauses import ClauseSpec, clause_starts
 from rules.context.lexicon import (
     Lexicon,
     TriggerCategory,
@@ -91,7 +92,7 @@ class SentenceScan:
                 nearest[h.category] = (distance, h)
         if not nearest:
             return AFFIRMED
-        return resolve(nearest, self.sentence)
+        return resolve(nearest, self.sentence, te)
 
 
 class ContextEngine:
@@ -104,6 +105,7 @@ class ContextEngine:
         self._trie = TokenTrie(lexicon.entries)
         self._abbreviations = lexicon.abbreviations
         self._terminated_by = lexicon.terminated_by
+        self._clauses = ClauseSpec.compile(lexicon.clauses) if lexicon.clauses else None
 
     @classmethod
     def default(cls) -> ContextEngine:
@@ -135,7 +137,12 @@ class ContextEngine:
         breaks = [
             bisect_left(starts, s) for s, _ in split_sentences(sentence, self._abbreviations)[1:]
         ]
-        hits = find_scopes(tokens, found, self._groups, self._terminated_by, breaks)
+        if breaks:  # phrases ending in "$" may also match before an inner sentence end
+            found = self._trie.find(tokens.words, frozenset(breaks))
+        clauses: tuple[list[int], list[int]] = ([], [])
+        if self._clauses is not None and "," in sentence:
+            clauses = clause_starts(sentence, tokens, self._clauses)
+        hits = find_scopes(tokens, found, self._groups, self._terminated_by, breaks, clauses)
         return SentenceScan(sentence, tokens, hits)
 
 

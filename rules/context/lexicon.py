@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from rules.context.phrases import PhraseSyntaxError, expand
+from rules.context.tokens import END, phrase_tokens
 
 
 class TriggerCategory(StrEnum):
@@ -104,6 +105,10 @@ class TriggerGroup(_Strict):
     hedged: bool = False
     # Terminations only: the categories whose scope they end (empty = all).
     applies_to: tuple[Category, ...] = ()
+    # Hypothetical only: a request to look for something ("evaluation for", "rule
+    # out"); a post-negation after the target ("... is negative") answers it, so the
+    # target is negated and current, not hypothetical.
+    answered: bool = False
     note: str = ""
 
     @model_validator(mode="after")
@@ -127,9 +132,42 @@ class TriggerGroup(_Strict):
             raise ValueError("hedged is only for negation groups")
         if self.applies_to and self.category is not TriggerCategory.TERMINATION:
             raise ValueError("applies_to is only for termination groups")
+        if self.answered and self.category is not TriggerCategory.HYPOTHETICAL:
+            raise ValueError("answered is only for hypothetical groups")
         if any(c in UNSCOPED for c in self.applies_to):
             raise ValueError("applies_to names scoped categories only")
         return self
+
+
+def _word(value: object) -> object:
+    if isinstance(value, str) and len(phrase_tokens(value)) != 1:
+        raise ValueError(f"'{value}' must be one word")
+    return value
+
+
+Word = Annotated[str, BeforeValidator(_word)]
+
+
+class ClauseRules(_Strict):
+    """When a comma starts a new statement, which ends the forward scope of every
+    trigger before it ("No DVT, a 2 cm Baker's cyst is noted"); see
+    :mod:`rules.context.clauses`. Words are single lower-case tokens."""
+
+    # Words that may follow the comma first ("..., and a cyst is noted").
+    conjunctions: tuple[Word, ...] = ()
+    # Words that continue a list instead ("No DVT, effusion, or cyst is seen").
+    list_words: tuple[Word, ...] = ()
+    # Determiners that open a new noun phrase ("the", "a", "there").
+    openers: tuple[Word, ...] = ()
+    # A verb that makes the words after the comma a clause ("is", "measures", "noted").
+    predicates: tuple[Word, ...] = ()
+    # Size words that make a telegraphic statement ("No DVT, small effusion").
+    sizes: tuple[Word, ...] = ()
+    # Units of a size ("No DVT, 2 cm Baker's cyst").
+    units: tuple[Word, ...] = ()
+    # How many words after the comma a predicate may come.
+    window: int = Field(default=8, ge=1)
+    note: str = ""
 
 
 class LexiconFile(_Strict):
@@ -138,6 +176,7 @@ class LexiconFile(_Strict):
     # Words that end in a period without ending a sentence ("vs.", "e.g.", "Dr.").
     abbreviations: tuple[str, ...] = ()
     categories: dict[Category, CategoryRules] = Field(default_factory=dict)
+    clauses: ClauseRules | None = None
     groups: tuple[TriggerGroup, ...] = Field(min_length=1)
 
 
@@ -145,6 +184,8 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
     """The model whose keys live at ``loc`` (for suggestions on an unknown key)."""
     if len(loc) == 1:
         return LexiconFile
+    if len(loc) == 2 and loc[0] == "clauses":
+        return ClauseRules
     if len(loc) == 3:
         models: dict[str, type[BaseModel]] = {"groups": TriggerGroup, "categories": CategoryRules}
         return models.get(str(loc[0]))
@@ -167,6 +208,7 @@ class Lexicon:
     entries: tuple[tuple[tuple[str, ...], int], ...]
     abbreviations: frozenset[str]
     terminated_by: dict[TriggerCategory, frozenset[TriggerCategory]]
+    clauses: ClauseRules | None = None
 
 
 def load_lexicon(path: Path) -> Lexicon:
@@ -228,10 +270,14 @@ class _Plain:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
-        if "phrases" in path or "abbreviations" in path:
+        if "phrases" in path or "abbreviations" in path or _clause_word(path):
             # Always text: an unquoted `- no` must stay "no", not YAML 1.1's False.
             return str(node.value)
         return self.scalars.construct_object(node)
+
+
+def _clause_word(path: tuple[str | int, ...]) -> bool:
+    return len(path) == 3 and path[0] == "clauses" and isinstance(path[2], int)
 
 
 def _describe(
@@ -270,6 +316,12 @@ def _compile(parsed: LexiconFile, lines: dict[tuple[str | int, ...], int], sourc
         for p, phrase in enumerate(group.phrases):
             line = lines.get(("groups", g, "phrases", p), lines.get(("groups", g), 1))
             for variant in expand(phrase):
+                if END in variant[:-1]:
+                    errors.append(
+                        f"{source}:{line}: phrase '{phrase}': '{END}' (the end of the "
+                        "sentence) can only be the last word"
+                    )
+                    break
                 if variant in first_seen:
                     other_line, other_cat = first_seen[variant]
                     errors.append(
@@ -296,4 +348,5 @@ def _compile(parsed: LexiconFile, lines: dict[tuple[str | int, ...], int], sourc
         entries=tuple(entries),
         abbreviations=abbreviations,
         terminated_by=terminated_by,
+        clauses=parsed.clauses,
     )

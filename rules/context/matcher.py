@@ -5,11 +5,16 @@ as far as the following tokens allow and the longest phrase ending there wins, t
 scan resumes after it. So "no change in" (pseudo) hides "no" (negation) and "cannot be
 excluded" (uncertainty) hides "cannot"; cost is proportional to the sentence, not to the
 number of triggers.
+
+A phrase may end in ``$`` (``tokens.END``): it then matches only where a sentence ends
+("Effusion: no" at the end of a line); ``$`` consumes no token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
+
+from rules.context.tokens import END
 
 
 class _Node:
@@ -32,8 +37,10 @@ class TokenTrie:
                 node = child
             node.value = value
 
-    def find(self, words: tuple[str, ...]) -> list[tuple[int, int, int]]:
-        """Non-overlapping ``(first token, end token, value)`` matches, left to right."""
+    def find(self, words: tuple[str, ...], ends: Container[int] = ()) -> list[tuple[int, int, int]]:
+        """Non-overlapping ``(first token, end token, value)`` matches, left to right.
+        ``ends``: token indices where a sentence ends inside ``words`` (its own end
+        always counts), for phrases ending in ``$``."""
         root = self._root.children
         out: list[tuple[int, int, int]] = []
         n = len(words)
@@ -46,7 +53,13 @@ class TokenTrie:
             best_end = i + 1 if node.value is not None else -1
             best_value = node.value
             j = i + 1
-            while j < n:
+            while True:
+                if node.children and (j == n or j in ends):
+                    end = node.children.get(END)
+                    if end is not None and end.value is not None:
+                        best_end, best_value = j, end.value
+                if j >= n:
+                    break
                 nxt = node.children.get(words[j])
                 if nxt is None:
                     break

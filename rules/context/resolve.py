@@ -6,7 +6,9 @@ uncertainty makes it possible, unless the hedge is itself inside the negation's 
 ("no collection to suggest abscess"). A hedged negation ("unlikely") is negated and
 possible, but gives way to a plain uncertainty ("less likely but cannot be excluded").
 Temporality comes from the nearest historical or hypothetical trigger; a "current"
-trigger ("unchanged", "again seen") cancels historical. An experiencer trigger makes
+trigger ("unchanged", "again seen") cancels historical. A request to look for something
+("evaluation for", an ``answered`` group) that a post-negation after the target answers
+("Evaluation for DVT is negative") is a result: negated and current. An experiencer trigger makes
 the mention another person's.
 """
 
@@ -35,7 +37,10 @@ _CUE_KIND = {
 }
 
 
-def resolve(nearest: dict[TriggerCategory, tuple[int, Hit]], sentence: str) -> ContextResult:
+def resolve(
+    nearest: dict[TriggerCategory, tuple[int, Hit]], sentence: str, target_end: int
+) -> ContextResult:
+    """``target_end``: the token index just after the target."""
     cues: list[Cue] = []
 
     def cue(category: TriggerCategory, kind: CueKind | None = None) -> None:
@@ -65,6 +70,14 @@ def resolve(nearest: dict[TriggerCategory, tuple[int, Hit]], sentence: str) -> C
     temporality = Temporality.CURRENT
     hist = nearest.get(_C.HISTORICAL) if _C.CURRENT not in nearest else None
     hyp = nearest.get(_C.HYPOTHETICAL)
+    if (
+        hyp is not None
+        and hyp[1].answered
+        and hit is not None
+        and not hit.hedged
+        and hit.start >= target_end
+    ):
+        hyp = None  # "Evaluation for DVT is negative": the look was done
     if hyp is not None and (hist is None or hyp[0] <= hist[0]):
         temporality = Temporality.HYPOTHETICAL
         cue(_C.HYPOTHETICAL)

@@ -4,7 +4,8 @@ A forward trigger covers the tokens after it, a backward one those before it, a
 bidirectional one both, up to the nearest of: a sentence end inside the text, a
 termination that applies to its category, a competing trigger of a category listed in
 its category's ``terminated_by`` (if that trigger's group ``competes``), and
-``max_scope`` words. A ";" always ends a clause (it is structure, not vocabulary).
+``max_scope`` words. A ";" always ends a clause (it is structure, not vocabulary), and
+so does a comma that starts a new statement (:mod:`rules.context.clauses`).
 Groups with ``scope: sentence`` stop only at sentence ends and headings
 (terminations ending in ":").
 """
@@ -32,6 +33,7 @@ class Hit:
     category: TriggerCategory
     hedged: bool
     span: tuple[int, int]
+    answered: bool = False
 
 
 def find_scopes(
@@ -40,9 +42,12 @@ def find_scopes(
     groups: Sequence[TriggerGroup],
     terminated_by: Mapping[TriggerCategory, frozenset[TriggerCategory]],
     breaks: Sequence[int],
+    clauses: tuple[Sequence[int], Sequence[int]] = ((), ()),
 ) -> list[Hit]:
     """Scoped triggers among the trie matches ``found`` (first token, end token, group),
-    given the token indices where a new sentence starts (``breaks``, sorted)."""
+    given the token indices where a new sentence starts (``breaks``, sorted) and the
+    commas that start a new clause (``clauses``: those ending forward scopes, those
+    also ending backward ones)."""
     n = len(tokens)
     starts = tokens.starts
     terminators: list[tuple[int, int, TriggerGroup]] = []
@@ -68,6 +73,8 @@ def find_scopes(
                 # ";" always ends a clause, even inside a longer phrase ("Effusion: no;").
                 begins += semicolons
                 ends += [k + 1 for k in semicolons]
+                begins += clauses[0]
+                ends += [k + 1 for k in clauses[1]]
             for ti, tj, t in terminators:
                 if t.applies_to and category not in t.applies_to:
                     continue
@@ -115,6 +122,7 @@ def find_scopes(
                 category=category,
                 hedged=group.hedged,
                 span=(starts[i], tokens.ends[j - 1]),
+                answered=group.answered,
             )
         )
     return hits

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[^\w\s]|_+")
 
 
+END = "$"
+"""In a lexicon phrase, the end of the sentence ("Effusion: no" with nothing after it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Tokens:
     """Lower-cased token texts and their start/end offsets in the source text."""

@@ -9,23 +9,20 @@ and SR context name no side take the report's one side, if it names only one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from rules.engine.assemble import assemble
 from rules.engine.compiled import RuleSet
-from rules.engine.cues import LATERALITY_WORDS
 from rules.engine.items import coded_mentions, measurement_mentions
 from rules.engine.mention import Mention
 from rules.engine.ports import ContextPort
 from rules.engine.scope import ScopeCheck
+from rules.engine.sides import document_sides
 from rules.engine.text import text_mentions
 from rules.engine.walk import TextSource, collect
 from rules.flags import Decision, Evaluation, Laterality
 from rules.sr.model import SRDocument
-
-_SIDE_WORD = re.compile(r"\b(left|right|lt|rt|bilateral|bilaterally)\b", re.IGNORECASE)
 
 
 def evaluate_document(doc: SRDocument, rs: RuleSet, ctx: ContextPort) -> Evaluation:
@@ -56,8 +53,7 @@ def _document_side(texts: Sequence[TextSource]) -> Laterality | None:
     report names both sides or none."""
     sides: set[Laterality] = set()
     for src in texts:
-        for word in _SIDE_WORD.findall(src.text):
-            sides.add(LATERALITY_WORDS[word.lower()])
+        sides |= document_sides(src.text)
         if src.laterality is not None:
             sides.add(src.laterality)
     return sides.pop() if len(sides) == 1 else None

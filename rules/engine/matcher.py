@@ -46,6 +46,10 @@ class TokenizedText:
     def semicolon_between(self, left: int, right: int) -> bool:
         return self.text.find(";", self.ends[left], self.starts[right]) >= 0
 
+    def punctuation_between(self, left: int, right: int) -> bool:
+        """True when hard punctuation stands between token ``left`` and token ``right``."""
+        return _HARD_BREAK.search(self.text, self.ends[left], self.starts[right]) is not None
+
 
 def tokenize(text: str) -> TokenizedText:
     lowered = text.lower()

@@ -34,7 +34,11 @@ class Mention:
     """(source order in the document, character offset) for document order."""
     rank: int = 1
     tokens: tuple[int, int] | None = None
-    """Token range in its text (free-text mentions), to merge overlapping ones."""
+    """Token range of the term in its text (free-text mentions), to merge overlapping ones."""
+    span_tokens: tuple[int, int] | None = None
+    """Token range of the evidence (the term and its near-context words)."""
+    hedged: bool = False
+    """The context engine found the mention uncertain ("possible", ", likely")."""
 
 
 def quote(sentence: str) -> str:

@@ -1,26 +1,32 @@
 """Mentions in free text: one trie pass per text, then for each term its section, the
-rule's scope, exclusions, near-context, the context engine, and the recommendation test.
+rule's scope, exclusions, near-context, the context engine, and the recommendation test;
+then the flagged mentions' sides, sizes and certainty.
 
 Sentences are split, and scanned by the context engine, only for texts that hold a
-term, and only the sentences that hold one.
+term, and only the sentences that hold one. Everything looked up per mention (nearby
+words, the side named nearest, headings, sizes) is indexed once per sentence or text and
+bisected, so a long run-on sentence with many findings stays near-linear.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from rules.context.model import Certainty, ContextResult, CueKind, Experiencer, Temporality
 from rules.engine.compiled import CompiledRule, PhraseGroup, RuleSet, TermEntry
-from rules.engine.cues import HEADING, HEADING_ROLES, LATERALITY_WORDS, REFERRING_WINDOW
+from rules.engine.cues import REFERRING_WINDOW
+from rules.engine.layout import Layout, layout
 from rules.engine.matcher import PhraseMatch, TokenizedText, tokenize
 from rules.engine.mention import ROLE_RANK, Mention, quote
 from rules.engine.ports import ContextPort, SentenceContext
 from rules.engine.scope import ScopeCheck
+from rules.engine.sides import token_side
+from rules.engine.sizes import assign_sizes, find_sizes
 from rules.engine.walk import TextSource
 from rules.flags import Decision, Evidence, Laterality
-from rules.sr.model import SectionRole
+from rules.sr.model import Measurement, SectionRole
 
 
 @dataclass(slots=True)
@@ -31,6 +37,47 @@ class _Sentence:
     tok_hi: int
     matches: list[PhraseMatch]
     scan: SentenceContext | None = None
+    _by_phrase: dict[int, tuple[list[int], list[PhraseMatch]]] | None = None
+    _sides: tuple[list[int], list[Laterality], list[int]] | None = None
+    _cues: list[PhraseMatch] | None = field(default=None)
+
+    def by_phrase(self) -> dict[int, tuple[list[int], list[PhraseMatch]]]:
+        """Phrase id -> (starts, matches) in text order (one phrase has one length)."""
+        if self._by_phrase is None:
+            index: dict[int, tuple[list[int], list[PhraseMatch]]] = {}
+            for x in self.matches:
+                starts, found = index.setdefault(x.phrase, ([], []))
+                starts.append(x.start)
+                found.append(x)
+            self._by_phrase = index
+        return self._by_phrase
+
+    def sides(self, tt: TokenizedText) -> tuple[list[int], list[Laterality], list[int]]:
+        """Token indices naming a side, their sides, and for every token of the sentence
+        the number of clause breaks ("," ";") before it (to compare clauses in O(1))."""
+        if self._sides is None:
+            positions: list[int] = []
+            found: list[Laterality] = []
+            breaks: list[int] = [0]
+            toks = tt.tokens
+            for k in range(self.tok_lo, self.tok_hi):
+                if k > self.tok_lo:
+                    breaks.append(breaks[-1] + tt.clause_break(k - 1, k))
+                side = token_side(tt, k, k == self.tok_hi - 1)
+                if side is None:
+                    continue
+                if (
+                    side is not Laterality.BILATERAL
+                    and k + 2 < self.tok_hi
+                    and toks[k + 1] == "and"
+                    and (other := token_side(tt, k + 2, k + 2 == self.tok_hi - 1)) is not None
+                    and other is not side
+                ):
+                    side = Laterality.BILATERAL  # "left and right"
+                positions.append(k)
+                found.append(side)
+            self._sides = (positions, found, breaks)
+        return self._sides
 
 
 def text_mentions(
@@ -47,11 +94,12 @@ def text_mentions(
                 hits.append((m, entry))
     if not hits:
         return []
+    match_starts = [x.start for x in matches]
     spans = ctx.split_sentences(src.text) or [(0, len(src.text))]
     span_starts = [s for s, _ in spans]
     sentences: dict[int, _Sentence] = {}
-    headings = _headings(src)
-    out: list[Mention] = []
+    where = layout(src)
+    decided: list[tuple[Mention, int]] = []
     for m, entry in hits:
         start, end = tt.starts[m.start], tt.ends[m.end - 1]
         si = max(0, bisect_right(span_starts, start) - 1)
@@ -60,13 +108,16 @@ def text_mentions(
             s0, s1 = spans[si]
             s1 = max(s1, end)
             lo, hi = bisect_left(tt.starts, s0), bisect_left(tt.starts, s1)
-            inside = [x for x in matches if lo <= x.start and x.end <= hi]
+            first, last = bisect_left(match_starts, lo), bisect_left(match_starts, hi)
+            inside = [x for x in matches[first:last] if x.end <= hi]
             sentence = sentences[si] = _Sentence(s0, s1, lo, hi, inside)
-        role, label = _role_at(src, headings, start)
-        out.append(
-            _decide_text(src, tt, m, rs.compiled[entry.rule], rs, ctx, scope, sentence, role, label)
+        role, label = where.role_at(start)
+        mention = _decide_text(
+            src, tt, m, rs.compiled[entry.rule], rs, ctx, scope, sentence, role, label, where
         )
-    return _dedupe(out)
+        decided.append((mention, si))
+    kept = _dedupe(decided)
+    return _finish(tt, kept, sentences)
 
 
 def _decide_text(
@@ -80,10 +131,10 @@ def _decide_text(
     sentence: _Sentence,
     role: SectionRole,
     label: str,
+    place: Layout,
 ) -> Mention:
     start, end = tt.starts[m.start], tt.ends[m.end - 1]
     text = src.text
-    said = quote(text[sentence.start : sentence.end])
     evidence = Evidence(src.path, src.concept, text, (start, end))
     base = Mention(
         rule=rule,
@@ -93,6 +144,7 @@ def _decide_text(
         order=(src.order, start),
         rank=ROLE_RANK[role],
         tokens=(m.start, m.end),
+        span_tokens=(m.start, m.end),
     )
 
     def no(decision: Decision, reason: str) -> Mention:
@@ -100,16 +152,17 @@ def _decide_text(
 
     if role is SectionRole.CLINICAL:
         return no(Decision.CLINICAL_SECTION, f"in {label}: clinical information is never a finding")
+    said = quote(text[sentence.start : sentence.end])
     why = scope.document(rule) or scope.section(rule, role, label, src.sections)
     if why is not None:
         return no(Decision.OUT_OF_SCOPE, why)
     for group in rule.exclude:
-        veto = _find_group(group, m, sentence.matches, tt)
+        veto = _find_group(group, m, sentence, tt)
         if veto is not None:
             return no(Decision.EXCLUDED, f"excluded by {_words(tt, veto)!r} in {said}")
     lo, hi = m.start, m.end
     for group in rule.near:
-        found = _find_group(group, m, sentence.matches, tt)
+        found = _find_group(group, m, sentence, tt)
         if found is None:
             where = f"within {group.within} words" if group.within else "in the sentence"
             return no(
@@ -118,7 +171,11 @@ def _decide_text(
             )
         lo, hi = min(lo, found.start), max(hi, found.end)
     if (lo, hi) != (m.start, m.end):
-        base = replace(base, evidence=replace(evidence, span=(tt.starts[lo], tt.ends[hi - 1])))
+        base = replace(
+            base,
+            evidence=replace(evidence, span=(tt.starts[lo], tt.ends[hi - 1])),
+            span_tokens=(lo, hi),
+        )
 
     if sentence.scan is None:
         sentence.scan = ctx.scan(text[sentence.start : sentence.end])
@@ -145,7 +202,8 @@ def _decide_text(
         base,
         reason=reason,
         certainty=Certainty.POSSIBLE if possible else Certainty.DEFINITE,
-        laterality=_text_laterality(tt, m, sentence) or src.laterality,
+        hedged=result.certainty is Certainty.POSSIBLE,
+        laterality=_text_laterality(tt, m, sentence) or place.side_at(start) or src.laterality,
     )
 
 
@@ -174,40 +232,60 @@ def _context_refusal(result: ContextResult, said: str) -> tuple[Decision, str] |
 def _recommends(rs: RuleSet, tt: TokenizedText, m: PhraseMatch, sentence: _Sentence) -> str | None:
     """The recommendation cue of the mention's sentence, unless the mention refers back
     to a stated finding ("the hematoma", "this collection")."""
-    sub = TokenizedText(
-        tt.text,
-        tt.tokens[sentence.tok_lo : sentence.tok_hi],
-        tt.starts[sentence.tok_lo : sentence.tok_hi],
-        tt.ends[sentence.tok_lo : sentence.tok_hi],
-    )
+    if sentence._cues is None:
+        sub = TokenizedText(
+            tt.text,
+            tt.tokens[sentence.tok_lo : sentence.tok_hi],
+            tt.starts[sentence.tok_lo : sentence.tok_hi],
+            tt.ends[sentence.tok_lo : sentence.tok_hi],
+        )
+        sentence._cues = [
+            PhraseMatch(x.start + sentence.tok_lo, x.end + sentence.tok_lo, x.phrase)
+            for x in rs.cue_trie.find(sub)
+        ]
     cue: PhraseMatch | None = None
-    for x in rs.cue_trie.find(sub):
-        start, end = x.start + sentence.tok_lo, x.end + sentence.tok_lo
-        if x.phrase in rs.referring_words and m.start - REFERRING_WINDOW <= start < m.start:
+    for x in sentence._cues:
+        if x.phrase in rs.referring_words and m.start - REFERRING_WINDOW <= x.start < m.start:
             return None
-        if cue is None and x.phrase in rs.recommendation_cues and not (m.start <= start < m.end):
-            cue = PhraseMatch(start, end, x.phrase)
+        if cue is None and x.phrase in rs.recommendation_cues and not (m.start <= x.start < m.end):
+            cue = x
     return _words(tt, cue) if cue is not None else None
 
 
 def _find_group(
-    group: PhraseGroup, m: PhraseMatch, matches: Sequence[PhraseMatch], tt: TokenizedText
+    group: PhraseGroup, m: PhraseMatch, sentence: _Sentence, tt: TokenizedText
 ) -> PhraseMatch | None:
-    """The nearest match of ``group`` allowed by its window, if any."""
+    """The nearest match of ``group`` allowed by its window, if any. Per phrase of the
+    group present in the sentence, only the matches next to the mention are looked at
+    (their starts are bisected), so the cost does not grow with the sentence."""
+    index = sentence.by_phrase()
+    phrases = group.phrases
+    present = index.keys() & phrases if len(index) <= len(phrases) else phrases & index.keys()
     best: PhraseMatch | None = None
-    best_gap = 1 << 30
-    for x in matches:
-        if x.phrase not in group.phrases or (x.start == m.start and x.end == m.end):
-            continue
-        overlap = x.start < m.end and m.start < x.end
-        gap = 0 if overlap else (m.start - x.end if x.end <= m.start else x.start - m.end)
-        if group.within is not None:
-            if gap > group.within or (group.within == 0 and not overlap):
+    best_key = (1 << 30, 0)
+    for phrase in present:
+        starts, found = index[phrase]
+        length = found[0].end - found[0].start
+        first = bisect_left(starts, m.start - length + 1)  # first that may overlap
+        last = bisect_left(starts, m.end)  # first wholly after
+        candidates: list[PhraseMatch] = []
+        candidates.extend(found[first:last])  # overlapping ones (few)
+        if first > 0:
+            candidates.append(found[first - 1])  # nearest wholly before
+        if last < len(found):
+            candidates.append(found[last])  # nearest wholly after
+        for x in candidates:
+            if x.start == m.start and x.end == m.end:
                 continue
-            if group.same_clause and not overlap and _other_clause(tt, x, m):
-                continue
-        if gap < best_gap:
-            best, best_gap = x, gap
+            overlap = x.start < m.end and m.start < x.end
+            gap = 0 if overlap else (m.start - x.end if x.end <= m.start else x.start - m.end)
+            if group.within is not None:
+                if gap > group.within or (group.within == 0 and not overlap):
+                    continue
+                if group.same_clause and not overlap and _other_clause(tt, x, m):
+                    continue
+            if (gap, x.start) < best_key:
+                best, best_key = x, (gap, x.start)
     return best
 
 
@@ -223,29 +301,26 @@ def _other_clause(tt: TokenizedText, x: PhraseMatch, m: PhraseMatch) -> bool:
 
 def _text_laterality(tt: TokenizedText, m: PhraseMatch, sentence: _Sentence) -> Laterality | None:
     """The side named nearest the mention in its sentence, preferring its own clause
-    ("Left thigh hematoma, right thigh normal"); "left and right" means both."""
+    ("Left thigh hematoma, right thigh normal"); "left and right" means both. Only the
+    nearest side word on each side of the mention can win (clauses only grow apart)."""
+    positions, sides, breaks = sentence.sides(tt)
+    if not positions:
+        return None
+    lo = sentence.tok_lo
+    i = bisect_left(positions, m.start)
+    j = bisect_left(positions, m.end)
+    if i < j:
+        return sides[i]  # a side word inside the mention ("Right-sided Baker's cyst")
     best: Laterality | None = None
     best_gap = (True, 1 << 30)
-    toks = tt.tokens
-    for k in range(sentence.tok_lo, sentence.tok_hi):
-        side = LATERALITY_WORDS.get(toks[k])
-        if side is None:
-            continue
-        if (
-            side is not Laterality.BILATERAL
-            and k + 2 < sentence.tok_hi
-            and toks[k + 1] == "and"
-            and LATERALITY_WORDS.get(toks[k + 2], side) not in (side, Laterality.BILATERAL)
-        ):
-            side = Laterality.BILATERAL
-        if k < m.start:
-            gap = (tt.clause_break(k, m.start), m.start - k)
-        elif k >= m.end:
-            gap = (tt.clause_break(m.end - 1, k), k - m.end + 1)
-        else:
-            gap = (False, 0)
+    if i > 0:
+        k = positions[i - 1]
+        best, best_gap = sides[i - 1], (breaks[m.start - lo] > breaks[k - lo], m.start - k)
+    if j < len(positions):
+        k = positions[j]
+        gap = (breaks[k - lo] > breaks[m.end - 1 - lo], k - m.end + 1)
         if gap < best_gap:
-            best, best_gap = side, gap
+            best = sides[j]
     return best
 
 
@@ -258,50 +333,66 @@ def _words(tt: TokenizedText, m: PhraseMatch) -> str:
     return tt.text[tt.starts[m.start] : tt.ends[m.end - 1]]
 
 
-def _headings(src: TextSource) -> list[tuple[int, SectionRole, str]]:
-    """Inline headings ("INDICATION: ...") and the role each gives the text after it."""
-    if ":" not in src.text:
-        return []
-    out: list[tuple[int, SectionRole, str]] = []
-    for h in HEADING.finditer(src.text):
-        index = next(int(k[1:]) for k, v in h.groupdict().items() if v is not None and k != "1")
-        out.append((h.start(), HEADING_ROLES[index], f"'{h.group(1).strip()}:' heading"))
-    return out
-
-
-def _role_at(
-    src: TextSource, headings: Sequence[tuple[int, SectionRole, str]], pos: int
-) -> tuple[SectionRole, str]:
-    if src.role is SectionRole.CLINICAL or not headings:
-        return src.role, src.role_label
-    current: tuple[SectionRole, str] = (src.role, src.role_label)
-    for start, role, label in headings:
-        if start > pos:
-            break
-        current = (role, label)
-    return current
-
-
-def _dedupe(mentions: list[Mention]) -> list[Mention]:
+def _dedupe(decided: list[tuple[Mention, int]]) -> list[tuple[Mention, int]]:
     """Overlapping mentions of one finding in one text are one mention: keep the
-    flagged one, else the longest."""
-    if len(mentions) < 2:
-        return mentions
+    flagged one, else the longest. Kept term ranges of a finding never overlap, so each
+    check is a bisection among them."""
+    if len(decided) < 2:
+        return decided
     ranked = sorted(
-        mentions,
-        key=lambda x: (
-            x.decision is not Decision.FLAGGED,
-            -((x.tokens or (0, 0))[1] - (x.tokens or (0, 0))[0]),
-            x.rule.id,
+        decided,
+        key=lambda d: (
+            d[0].decision is not Decision.FLAGGED,
+            -((d[0].tokens or (0, 0))[1] - (d[0].tokens or (0, 0))[0]),
+            d[0].rule.id,
         ),
     )
-    kept: list[Mention] = []
-    for x in ranked:
-        a = x.tokens or (0, 0)
-        if any(
-            k.rule.finding == x.rule.finding and (b := k.tokens or (0, 0))[0] < a[1] and a[0] < b[1]
-            for k in kept
-        ):
+    taken: dict[str, tuple[list[int], list[int]]] = {}
+    kept: list[tuple[Mention, int]] = []
+    for d in ranked:
+        a0, a1 = d[0].tokens or (0, 0)
+        starts, ends = taken.setdefault(d[0].rule.finding, ([], []))
+        i = bisect_left(starts, a1)  # kept ranges starting before this one ends
+        if i > 0 and ends[i - 1] > a0:
             continue
-        kept.append(x)
-    return sorted(kept, key=lambda x: x.order)
+        starts.insert(i, a0)
+        ends.insert(i, a1)
+        kept.append(d)
+    kept.sort(key=lambda d: d[0].order)
+    return kept
+
+
+def _finish(
+    tt: TokenizedText, decided: Sequence[tuple[Mention, int]], sentences: dict[int, _Sentence]
+) -> list[Mention]:
+    """Per sentence, the flagged mentions' sizes, and certainty: a description ("cystic
+    structure in the popliteal fossa", a rule with near-context) is only as certain as
+    the name it is given in the same sentence (", likely a Baker's cyst")."""
+    out = [m for m, _ in decided]
+    by_sentence: dict[int, list[int]] = {}
+    for n, (m, si) in enumerate(decided):
+        if m.decision is Decision.FLAGGED:
+            by_sentence.setdefault(si, []).append(n)
+    for si, members in by_sentence.items():
+        sentence = sentences[si]
+        hedged = {out[n].rule.finding for n in members if out[n].hedged and not out[n].rule.near}
+        for n in members:
+            m = out[n]
+            if m.rule.near and m.rule.finding in hedged and m.certainty is Certainty.DEFINITE:
+                out[n] = replace(
+                    m,
+                    certainty=Certainty.POSSIBLE,
+                    reason=f"{m.reason}; uncertain as named in the same sentence",
+                )
+        sizes = find_sizes(tt, sentence.start, sentence.end)
+        if not sizes:
+            continue
+        spans = sorted({out[n].span_tokens or (0, 0) for n in members})
+        position = {span: i for i, span in enumerate(spans)}
+        owned = assign_sizes(tt, sizes, spans)
+        for n in members:
+            m = out[n]
+            values: list[Measurement] = owned.get(position[m.span_tokens or (0, 0)], [])
+            if values:
+                out[n] = replace(m, measurements=(*m.measurements, *values))
+    return out
