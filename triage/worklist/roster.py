@@ -144,6 +144,9 @@ class RoutingOptions(_Model):
 
 
 class Roster(_Model):
+    # the file's key only ("radiologist", one per [[radiologist]] table)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
     routing: RoutingOptions = Field(default_factory=RoutingOptions)
     radiologists: list[Radiologist] = Field(default_factory=list, alias="radiologist")
 
@@ -284,17 +287,18 @@ def _line_of(lines: list[str], loc: tuple[Any, ...]) -> int | None:
         match = _ARRAY_HEADER.match(line)
         if match:
             table = _array_path(match.group(1), table, counters)
-            candidate: tuple[Any, ...] = table
+            candidates: list[tuple[Any, ...]] = [table, table[:-1]]  # the element, the array
         elif (match := _TABLE_HEADER.match(line)) is not None:
             table = tuple(match.group(1).split("."))
-            candidate = table
+            candidates = [table]
         elif (match := _KEY.match(line)) is not None:
-            candidate = (*table, match.group(1))
+            candidates = [(*table, match.group(1))]
         else:
             continue
-        length = _common_prefix(candidate, loc)
-        if length == len(candidate) and length > 0 and (best is None or length > best[0]):
-            best = (length, number)
+        for candidate in candidates:
+            length = _common_prefix(candidate, loc)
+            if length == len(candidate) and length > 0 and (best is None or length > best[0]):
+                best = (length, number)
     return None if best is None else best[1]
 
 
