@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from triage.cli.context import CliContext
+from triage.cli.demo_cmd import demo
 from triage.cli.import_cmd import import_command
 from triage.cli.rules_cmd import rules
 from triage.cli.scheduler_cmd import scheduler
@@ -35,3 +36,4 @@ cli.add_command(import_command)
 cli.add_command(status)
 cli.add_command(worker)
 cli.add_command(scheduler)
+cli.add_command(demo)
