@@ -184,13 +184,16 @@ class Series(SQLModel, table=True):
 
 class Instance(SQLModel, table=True):
     """One archived object. A SOP instance re-sent with different content gets a new row
-    with the next ``revision``; earlier revisions stay (``is_latest`` false)."""
+    with the next ``revision``; earlier revisions stay (``is_latest`` false). A row with
+    ``purged_at`` set has no file any more (archive retention)."""
 
     __tablename__ = "instance"
     __table_args__ = (
         UniqueConstraint("sop_instance_uid", "revision"),
         # the pipeline reads a study's current instances
         Index("ix_instance_study_id_is_latest", "study_id", "is_latest"),
+        # archive retention: files not yet purged, oldest first
+        Index("ix_instance_purged_at_received_at", "purged_at", "received_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -211,6 +214,9 @@ class Instance(SQLModel, table=True):
     calling_ae: str
     source: str = Field(sa_column=Column(String(16), nullable=False))
     received_at: datetime = _utc(nullable=False, index=True)
+    # Archive retention removed the file (the row stays); an identical re-send stores it
+    # again and clears this (triage.retention).
+    purged_at: datetime | None = _utc(nullable=True)
 
 
 class JobRun(SQLModel, table=True):

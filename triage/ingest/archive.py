@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 TEMP_PREFIX = "ingest-"
 TEMP_SUFFIX = ".part"
 _CHUNK = 1 << 20
+# Tries at moving a file into a folder that archive retention may remove meanwhile.
+_FOLDER_ATTEMPTS = 3
 
 
 def fsync_dir(path: Path) -> None:
@@ -125,8 +127,7 @@ class Archive:
         this, so a file already there is one a crash left behind, and is replaced.
         """
         final = self.data_dir / relative
-        self._ensure_dir(final.parent)
-        os.replace(temp, final)
+        self._into_dir(final.parent, lambda: os.replace(temp, final), temp)
         return final.parent
 
     def sync(self, folders: Iterable[Path]) -> None:
@@ -138,9 +139,8 @@ class Archive:
         """Put back a missing archive file under its indexed name; False if it is there.
         (A link, not a rename: an exclusive create, since no reservation covers it.)"""
         final = self.data_dir / relative
-        self._ensure_dir(final.parent)
         try:
-            os.link(temp, final)
+            self._into_dir(final.parent, lambda: os.link(temp, final), temp)
         except FileExistsError:
             return False
         fsync_dir(final.parent)
@@ -156,6 +156,29 @@ class Archive:
 
     def exists(self, relative: str) -> bool:
         return (self.data_dir / relative).is_file()
+
+    def _into_dir(self, folder: Path, action: Callable[[], object], temp: Path) -> None:
+        """Make ``folder`` and run ``action`` (a rename or link of ``temp`` into it).
+
+        Archive retention removes folders it emptied, including ones this object still
+        remembers as made: when the folder has gone, forget it and make it again.
+        """
+        for attempt in range(_FOLDER_ATTEMPTS):
+            try:
+                self._ensure_dir(folder)
+                action()
+                return
+            except FileNotFoundError:
+                if attempt + 1 == _FOLDER_ATTEMPTS or not temp.exists():
+                    raise
+                self._forget(folder)
+
+    def _forget(self, folder: Path) -> None:
+        with self._lock:
+            for path in (folder, *folder.parents):
+                if path == self.data_dir:
+                    break
+                self._durable.discard(path)
 
     def _ensure_dir(self, path: Path) -> None:
         if path in self._durable:

@@ -30,6 +30,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from triage.db.crud import index
+from triage.db.crud.retention import mark_restored
+from triage.db.engine import write_lock, writer
 from triage.db.models import InstanceSource
 from triage.ingest.archive import Archive, remove_stale_temp
 from triage.ingest.commit import Committer, GroupError, Pending, TakenError, UnknownCommitError
@@ -129,7 +131,7 @@ class Ingestor:
             with self._engine.connect() as conn:
                 latest = index.latest_revision(conn, sop_instance_uid=header.sop_instance_uid)
             if latest is not None and latest.content_digest == digest:
-                self._ensure_archived(latest.archive_path, payload)
+                self._ensure_archived(latest, payload)
                 return _result(header, IngestOutcome.DUPLICATE, latest.revision)
             revision = 0 if latest is None else latest.revision + 1
             now = self._clock()
@@ -171,12 +173,24 @@ class Ingestor:
             + (f" ({_describe(last_error)})" if last_error else " (concurrent writers)")
         )
 
-    def _ensure_archived(self, relative: str, payload: Payload) -> None:
-        """An identical re-send: put the file back if it went missing from the archive."""
-        if self.archive.exists(relative):
-            return
-        if self.archive.restore(payload.synced_temp(), relative):
-            log.warning("restored missing archive file %s from an identical re-send", relative)
+    def _ensure_archived(self, latest: index.LatestRevision, payload: Payload) -> None:
+        """An identical re-send: put the file back if it went missing from the archive
+        (removed by archive retention, or lost); a purged row is then no longer purged
+        and its retention age starts again (``triage.retention``)."""
+        relative = latest.archive_path
+        restored = not self.archive.exists(relative) and self.archive.restore(
+            payload.synced_temp(), relative
+        )
+        if restored or latest.purged:
+            with write_lock(self._engine), writer(self._engine).begin() as conn:
+                mark_restored(conn, instance_id=latest.instance_id, now=self._clock())
+        if restored:
+            log.log(
+                logging.INFO if latest.purged else logging.WARNING,
+                "restored %s archive file %s from an identical re-send",
+                "purged" if latest.purged else "missing",
+                relative,
+            )
 
 
 def _retryable(exc: DBAPIError) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from triage import stability
+from triage import retention, stability
 from triage.pipeline import sweep as pipeline_sweep
 from triage.settings import Settings
 from triage.worklist import pool as worklist_pool
@@ -30,6 +30,11 @@ JOBS: tuple[JobSpec, ...] = (
         id=pipeline_sweep.JOB_ID,
         func=pipeline_sweep.run_pipeline_sweep,
         interval_seconds=lambda settings: settings.pipeline_sweep_seconds,
+    ),
+    JobSpec(
+        id=retention.JOB_ID,
+        func=retention.purge_expired_files,
+        interval_seconds=lambda settings: settings.retention_sweep_seconds,
     ),
     JobSpec(
         id=worklist_sla.JOB_ID,

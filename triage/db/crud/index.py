@@ -55,6 +55,7 @@ class LatestRevision:
     content_digest: str
     archive_path: str
     study_id: int
+    purged: bool = False  # archive retention removed its file
 
 
 # Study attributes that a later instance may fill in or (as a revision) correct.
@@ -78,6 +79,7 @@ _LATEST = (
         INSTANCE.c.content_digest,
         INSTANCE.c.archive_path,
         INSTANCE.c.study_id,
+        INSTANCE.c.purged_at,
     )
     .where(INSTANCE.c.sop_instance_uid == bindparam("p_sop"))
     .order_by(INSTANCE.c.revision.desc())
@@ -157,6 +159,7 @@ def latest_revision(conn: Connection, *, sop_instance_uid: str) -> LatestRevisio
         content_digest=row.content_digest,
         archive_path=row.archive_path,
         study_id=row.study_id,
+        purged=row.purged_at is not None,
     )
 
 
