@@ -24,10 +24,14 @@ from rules.context.lexicon import (
 )
 from rules.context.matcher import TokenTrie
 from rules.context.model import AFFIRMED, ContextResult
+from rules.context.nearest import NearestIndex, nearest_by_loop
 from rules.context.resolve import resolve
 from rules.context.scope import Hit, find_scopes
 from rules.context.sentences import split_sentences
 from rules.context.tokens import Tokens, tokenize
+
+_INDEX_FROM = 32
+"""Above this many triggers in one scanned text, targets are answered from an index."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +48,14 @@ class Trigger:
 class SentenceScan:
     """The triggers of one sentence; :meth:`context` answers for any target in it."""
 
-    __slots__ = ("_ends", "_hits", "_starts", "sentence")
+    __slots__ = ("_ends", "_hits", "_index", "_starts", "sentence")
 
     def __init__(self, sentence: str, tokens: Tokens, hits: list[Hit]) -> None:
         self.sentence = sentence
         self._starts = tokens.starts
         self._ends = tokens.ends
         self._hits = hits
+        self._index: NearestIndex | None = None
 
     @property
     def triggers(self) -> tuple[Trigger, ...]:
@@ -80,16 +85,12 @@ class SentenceScan:
             return AFFIRMED
         ts = bisect_right(self._ends, start)
         te = max(ts, bisect_left(self._starts, end))
-        nearest: dict[TriggerCategory, tuple[int, Hit]] = {}
-        for h in self._hits:
-            if h.lo >= h.hi or (ts <= h.start and h.end <= te):
-                continue  # no scope, or the trigger is part of the target itself
-            if not (h.lo < te and ts < h.hi) and not (ts == te and h.lo <= ts < h.hi):
-                continue
-            distance = ts - h.end if h.end <= ts else h.start - te
-            best = nearest.get(h.category)
-            if best is None or distance < best[0]:
-                nearest[h.category] = (distance, h)
+        if len(self._hits) <= _INDEX_FROM:
+            nearest = nearest_by_loop(self._hits, ts, te)
+        else:  # a long text with many triggers: per-category sweeps, built once
+            if self._index is None:
+                self._index = NearestIndex(self._hits, len(self._starts))
+            nearest = self._index.nearest(ts, te)
         if not nearest:
             return AFFIRMED
         return resolve(nearest, self.sentence, te)

@@ -12,7 +12,7 @@ from dataclasses import replace
 from rules.context.model import Certainty
 from rules.engine.compiled import RuleSet
 from rules.engine.mention import Mention
-from rules.flags import Candidate, Decision, Evaluation, Evidence, Flag, Laterality
+from rules.flags import Candidate, Decision, Evaluation, Flag, Laterality
 from rules.ruleset.vocabulary import FINDING_IDS, Priority
 from rules.sr.model import Measurement
 
@@ -76,10 +76,7 @@ def _same_thing(side: Laterality | None, winners: set[Laterality | None]) -> boo
 
 def _flag(finding: str, group: list[Mention], carried: Sequence[Measurement]) -> Flag:
     ordered = sorted(group, key=lambda m: (m.certainty is not Certainty.DEFINITE, m.rank, m.order))
-    evidence: list[Evidence] = []
-    for m in ordered:
-        if m.evidence not in evidence:
-            evidence.append(m.evidence)
+    evidence = list(dict.fromkeys(m.evidence for m in ordered))
     # Each mention's sizes, without repeating what another mention already gave
     # ("3.0 x 1.4 cm" in the findings, "3.0 cm" in the impression: 3.0, 1.4).
     measurements: list[Measurement] = []

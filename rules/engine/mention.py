@@ -43,5 +43,6 @@ class Mention:
 
 def quote(sentence: str) -> str:
     """A sentence quoted for a reason, whitespace folded, long ones shortened."""
-    s = " ".join(sentence.split())
-    return repr(s if len(s) <= QUOTE_MAX else s[: QUOTE_MAX - 3] + "...")
+    cut = len(sentence) > QUOTE_MAX * 4  # only the start is shown: fold no more than that
+    s = " ".join(sentence[: QUOTE_MAX * 4].split())
+    return repr(s if len(s) <= QUOTE_MAX and not cut else s[: QUOTE_MAX - 3] + "...")

@@ -40,6 +40,13 @@ class _Sentence:
     _by_phrase: dict[int, tuple[list[int], list[PhraseMatch]]] | None = None
     _sides: tuple[list[int], list[Laterality], list[int]] | None = None
     _cues: list[PhraseMatch] | None = field(default=None)
+    _said: str | None = None
+
+    def said(self, text: str) -> str:
+        """The sentence quoted for reasons (once per sentence: it may be long)."""
+        if self._said is None:
+            self._said = quote(text[self.start : self.end])
+        return self._said
 
     def by_phrase(self) -> dict[int, tuple[list[int], list[PhraseMatch]]]:
         """Phrase id -> (starts, matches) in text order (one phrase has one length)."""
@@ -152,7 +159,7 @@ def _decide_text(
 
     if role is SectionRole.CLINICAL:
         return no(Decision.CLINICAL_SECTION, f"in {label}: clinical information is never a finding")
-    said = quote(text[sentence.start : sentence.end])
+    said = sentence.said(text)
     why = scope.document(rule) or scope.section(rule, role, label, src.sections)
     if why is not None:
         return no(Decision.OUT_OF_SCOPE, why)
@@ -366,8 +373,10 @@ def _finish(
     tt: TokenizedText, decided: Sequence[tuple[Mention, int]], sentences: dict[int, _Sentence]
 ) -> list[Mention]:
     """Per sentence, the flagged mentions' sizes, and certainty: a description ("cystic
-    structure in the popliteal fossa", a rule with near-context) is only as certain as
-    the name it is given in the same sentence (", likely a Baker's cyst")."""
+    structure in the popliteal fossa", "fluid tracking" — a rule with near-context) is
+    only as certain as what the same sentence calls it (", likely a Baker's cyst",
+    ", suspicious for early rupture"); a plain name ("knee effusion, possibly
+    hemarthrosis") keeps its own certainty."""
     out = [m for m, _ in decided]
     by_sentence: dict[int, list[int]] = {}
     for n, (m, si) in enumerate(decided):
@@ -375,7 +384,7 @@ def _finish(
             by_sentence.setdefault(si, []).append(n)
     for si, members in by_sentence.items():
         sentence = sentences[si]
-        hedged = {out[n].rule.finding for n in members if out[n].hedged and not out[n].rule.near}
+        hedged = {out[n].rule.finding for n in members if out[n].hedged}
         for n in members:
             m = out[n]
             if m.rule.near and m.rule.finding in hedged and m.certainty is Certainty.DEFINITE:
