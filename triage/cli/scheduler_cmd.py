@@ -31,6 +31,7 @@ def scheduler(cli: CliContext) -> None:
     from triage.scheduler import build_scheduler
 
     settings = cli.settings()
+    _quiet_chatty_loggers()
     try:
         engine = migrated_engine(settings)
     except Exception as exc:
@@ -59,3 +60,11 @@ def scheduler(cli: CliContext) -> None:
         LOGGER.info("stopped")
     finally:
         engine.dispose()
+
+
+def _quiet_chatty_loggers() -> None:
+    """No INFO line per job run (every few seconds); warnings and errors still show."""
+    if LOGGER.isEnabledFor(logging.DEBUG):
+        return
+    for name in ("apscheduler.executors", "apscheduler.scheduler", "alembic.runtime.plugins"):
+        logging.getLogger(name).setLevel(logging.WARNING)

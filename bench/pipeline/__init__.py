@@ -1,0 +1,1 @@
+"""Pipeline benchmark: latency to the worklist and triage throughput."""
