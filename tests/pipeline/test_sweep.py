@@ -121,6 +121,25 @@ def test_a_missing_archive_file_makes_the_study_unreadable(pipe: Pipeline) -> No
     assert "archive file missing" in study.triage_detail
 
 
+def test_a_report_purged_by_retention_is_named_as_such(pipe: Pipeline) -> None:
+    s = StudyBuilder()
+    report = s.report("Baker's cyst.")
+    pipe.send(report, s.image(), at=0)
+    assert pipe.sweep(at=60) == 1
+    # archive retention removed the files later; the index rows stay, marked purged
+    for path in pipe.settings.archive_dir.rglob("*.dcm"):
+        path.unlink()
+    with pipe.engine.begin() as conn:
+        conn.execute(text("UPDATE instance SET purged_at = received_at"))
+    pipe.send(s.image(), at=100)  # new content: re-triage without the report's text
+    assert pipe.sweep(at=160) == 1
+    study = pipe.study(s.uid)
+    assert study.triage_outcome == "unreadable"
+    assert study.triage_detail == (
+        f"report {report.SOPInstanceUID}: file removed by archive retention (retention_days)"
+    )
+
+
 def test_a_finding_beside_an_unreadable_report_still_flags(pipe: Pipeline) -> None:
     s = StudyBuilder()
     broken = s.report("Nothing to see.")

@@ -108,6 +108,7 @@ def current_objects(
             INSTANCE.c.sop_class_uid,
             INSTANCE.c.revision,
             INSTANCE.c.archive_path,
+            INSTANCE.c.purged_at,
         )
         .where(INSTANCE.c.study_id.in_(list(study_ids)), INSTANCE.c.is_latest.is_(True))
         .order_by(
@@ -119,6 +120,12 @@ def current_objects(
     ).all()
     for row in rows:
         found[row.study_id].append(
-            ArchivedObject(row.sop_instance_uid, row.sop_class_uid, row.revision, row.archive_path)
+            ArchivedObject(
+                row.sop_instance_uid,
+                row.sop_class_uid,
+                row.revision,
+                row.archive_path,
+                purged=row.purged_at is not None,
+            )
         )
     return found

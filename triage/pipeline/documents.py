@@ -8,7 +8,6 @@ the reason, so the study can be recorded as unreadable rather than silently empt
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from rules.sr.model import SectionRole, SRDocument
 from rules.sr.reader import SR_SOP_CLASS_PREFIX, DocumentReadError, read_document
 
-log = logging.getLogger(__name__)
+PURGED = "file removed by archive retention (retention_days)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +26,7 @@ class ArchivedObject:
     sop_class_uid: str
     revision: int
     archive_path: str  # relative to the data dir
+    purged: bool = False  # archive retention removed the file (the index row stays)
 
     @property
     def is_report(self) -> bool:
@@ -55,6 +55,10 @@ def read_study(objects: Iterable[ArchivedObject], data_dir: Path) -> StudyDocume
     images: list[SRDocument] = []
     bad_images: list[Unreadable] = []
     for obj in objects:
+        if obj.purged:
+            if obj.is_report:
+                bad_reports.append(Unreadable(obj.sop_instance_uid, PURGED))
+            continue  # an image's header text is gone with it: nothing to report
         try:
             doc = _read(obj, data_dir)
         except DocumentReadError as exc:
