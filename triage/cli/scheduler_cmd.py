@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from triage.cli.context import CliContext, pass_cli
+from triage.cli.worker_cmd import open_database, quiet_chatty_loggers
 
 LOGGER = logging.getLogger("triage.scheduler")
 LEADING_LINE = "msk-triage scheduler is running the jobs"
@@ -25,17 +26,13 @@ STANDBY_LINE = "msk-triage scheduler is standing by"
 def scheduler(cli: CliContext) -> None:
     """Run the scheduled singleton jobs until stopped (one leader at a time)."""
     from triage.cli.serve_cmd import stop_signals
-    from triage.db.migrate import migrated_engine
     from triage.pipeline.leader import lead
     from triage.pipeline.sweep import JOB_ID as PIPELINE_JOB
     from triage.scheduler import build_scheduler
 
     settings = cli.settings()
-    _quiet_chatty_loggers()
-    try:
-        engine = migrated_engine(settings)
-    except Exception as exc:
-        raise click.ClickException(f"cannot prepare the database: {exc}") from None
+    quiet_chatty_loggers()
+    engine = open_database(settings)
     running: list[Any] = []
 
     def start() -> None:
@@ -60,11 +57,3 @@ def scheduler(cli: CliContext) -> None:
         LOGGER.info("stopped")
     finally:
         engine.dispose()
-
-
-def _quiet_chatty_loggers() -> None:
-    """No INFO line per job run (every few seconds); warnings and errors still show."""
-    if LOGGER.isEnabledFor(logging.DEBUG):
-        return
-    for name in ("apscheduler.executors", "apscheduler.scheduler", "alembic.runtime.plugins"):
-        logging.getLogger(name).setLevel(logging.WARNING)

@@ -8,10 +8,16 @@ finishes the study in hand, stores what is done and gives the rest back.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import click
 
 from triage.cli.context import CliContext, pass_cli
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from triage.settings import Settings
 
 LOGGER = logging.getLogger("triage.worker")
 READY_LINE = "msk-triage worker"
@@ -23,19 +29,16 @@ def worker(cli: CliContext) -> None:
     """Triage stable studies (rules -> flags -> worklist) until stopped."""
     from rules.api import RuleSetError
     from triage.cli.serve_cmd import stop_signals
-    from triage.db.migrate import migrated_engine
     from triage.pipeline.ruleset import ruleset_for
     from triage.pipeline.worker import Worker
 
     settings = cli.settings()
+    quiet_chatty_loggers()
     try:
         ruleset = ruleset_for(settings)
     except RuleSetError as exc:
         raise click.ClickException(f"invalid rules:\n{exc}") from None
-    try:
-        engine = migrated_engine(settings)
-    except Exception as exc:
-        raise click.ClickException(f"cannot prepare the database: {exc}") from None
+    engine = open_database(settings)
     try:
         with stop_signals() as request:
             loop = Worker(engine=engine, settings=settings, stop=request.stop)
@@ -49,3 +52,29 @@ def worker(cli: CliContext) -> None:
         LOGGER.info("stopped")
     finally:
         engine.dispose()
+
+
+def open_database(settings: Settings) -> Engine:
+    """The engine with the schema at head, or a one-line error naming the database
+    (without its password) and the driver's reason."""
+    from sqlalchemy.engine import make_url
+
+    from triage.db.migrate import migrated_engine
+    from triage.jobs.runs import describe_error
+
+    try:
+        return migrated_engine(settings)
+    except Exception as exc:
+        where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        raise click.ClickException(
+            f"cannot prepare the database {where}: {describe_error(exc)}"
+        ) from None
+
+
+def quiet_chatty_loggers() -> None:
+    """A long-running process: no INFO line per job run (every few seconds) nor per
+    Alembic plugin; warnings and errors still show (all of it at DEBUG)."""
+    if logging.getLogger("triage").isEnabledFor(logging.DEBUG):
+        return
+    for name in ("apscheduler.executors", "apscheduler.scheduler", "alembic.runtime.plugins"):
+        logging.getLogger(name).setLevel(logging.WARNING)
