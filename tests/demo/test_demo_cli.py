@@ -94,7 +94,7 @@ def test_sends_every_study_and_says_what_the_worklist_will_show(
     for study in studies:
         assert f"] {study.accession_number}  " in out
     flagged = sum(bool(s.expected) for s in studies)
-    assert f"{flagged} of 20 studies should be flagged, each with a worklist item:" in out
+    assert f"{flagged} of 20 studies should be flagged, each with a worklist item" in out
     assert f"Done: {objects} of {objects} objects stored by {AE_TITLE} at 127.0.0.1:" in out
     assert "Sent 2 amended reports" in out
     assert "msk-triage status" in out

@@ -72,9 +72,10 @@ def test_the_lines_printed() -> None:
         for s in STUDIES
     ]
     assert describe(expect(amended), amended) == [
-        "4 of 9 studies should be flagged, each with a worklist item:",
+        "4 of 9 studies should be flagged, each with a worklist item at its most urgent "
+        "finding's priority:",
         "  urgent     1  abscess",
-        "  high       1  bakers_cyst, soft_tissue_mass",
+        "  high       1  soft_tissue_mass, bakers_cyst",
         "  routine    2  bakers_cyst, joint_effusion",
         "5 not flagged: 2 normal; 1 DVT only (a thrombus is not an MSK finding); "
         "1 MSK findings negated or resolved; 1 finding withdrawn by an amended report",
@@ -88,7 +89,8 @@ def test_the_lines_printed() -> None:
 def test_one_study() -> None:
     lonely = [study(1, CaseKind.INCIDENTAL, BAKERS)]
     assert describe(expect(lonely), lonely) == [
-        "1 of 1 study should be flagged, each with a worklist item:",
+        "1 of 1 study should be flagged, each with a worklist item at its most urgent "
+        "finding's priority:",
         "  routine    1  bakers_cyst",
     ]
 

@@ -123,7 +123,7 @@ def demo(
     for line in describe(expectation, studies):
         click.echo(line)
     if send:
-        _next_steps(settings.study_stable_seconds)
+        _next_steps()
         if failed:
             raise click.ClickException(
                 f"{failed} {_plural(failed, 'object was', 'objects were')} not stored; "
@@ -217,13 +217,13 @@ def _send(peer: Peer, datasets: Sequence[Dataset], *, first: bool) -> int:
     return sum(not result.ok for result in results)
 
 
-def _next_steps(stable_seconds: float) -> None:
+def _next_steps() -> None:
     commands = click.get_current_context().find_root().command
     known = set(getattr(commands, "commands", {}))
     click.echo("")
     click.echo(
         "Each study is triaged once nothing has arrived for it for the service's stable "
-        f"window (study_stable_seconds; {stable_seconds:g} s in this shell's settings). Then:"
+        "window (MSK_TRIAGE_STUDY_STABLE_SECONDS, default 60 s). Then:"
     )
     click.echo("  msk-triage status      pending studies fall to 0, flagged studies rise")
     if "worklist" in known:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rules.api import FINDINGS
 from triage.demo.model import CaseKind, DemoStudy, priority_rank
 
 PRIORITIES = ("urgent", "high", "routine")
@@ -58,13 +59,15 @@ def describe(expectation: Expectation, studies: Sequence[DemoStudy]) -> list[str
     total = expectation.studies
     lines = [
         f"{len(expectation.flagged)} of {total} {_plural(total, 'study', 'studies')} "
-        "should be flagged, each with a worklist item:"
+        "should be flagged, each with a worklist item at its most urgent finding's priority:"
     ]
     for priority, group in expectation.items_by_priority().items():
         if group:
             counts = expectation.finding_counts(group)
+            # the findings that set the priority first
+            order = sorted(counts, key=lambda name: (priority_rank(_priority(name)), name))
             findings = ", ".join(
-                name if n == 1 else f"{name} x{n}" for name, n in sorted(counts.items())
+                name if counts[name] == 1 else f"{name} x{counts[name]}" for name in order
             )
             lines.append(f"  {priority:<8} {len(group):>3}  {findings}")
     unflagged = total - len(expectation.flagged)
@@ -92,6 +95,10 @@ def _amendment_effect(study: DemoStudy) -> str:
     added, removed = sorted(after - before), sorted(before - after)
     change = ", ".join([*(f"+{f}" for f in added), *(f"-{f}" for f in removed)]) or "no change"
     return f"{name} {change} - its item is updated and marked amended"
+
+
+def _priority(finding: str) -> str:
+    return str(FINDINGS[finding].priority)
 
 
 def _plural(count: int, one: str, many: str) -> str:

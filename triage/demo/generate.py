@@ -230,7 +230,7 @@ def _specs(
         before = spec(**{side: _with(legs[side], _mention(rng, incidental, side))})
         after = replace(
             spec(**{side: _with(legs[side], Mention("No Baker's cyst."))}),
-            addenda=(phrases.RETRACTION.format(side=side),),
+            addenda=(rng.choice(phrases.RETRACTIONS).format(side=side),),
         )
         return before, after, f"amendment removes {_describe(incidental, side)}"
     raise AssertionError(f"unhandled case kind {kind}")

@@ -51,6 +51,20 @@ INCIDENTALS: tuple[Incidental, ...] = (
     ),
     Incidental(
         "bakers_cyst",
+        "definite",
+        "Popliteal cyst measuring {dims} cm, with layering debris.",
+        "{Side} Baker's cyst with layering debris.",
+        knee=True,
+    ),
+    Incidental(
+        "bakers_cyst",
+        "definite",
+        "Baker's cyst, previously ruptured, now intact.",
+        "{Side} Baker's cyst, {size} cm, now intact.",
+        knee=True,
+    ),
+    Incidental(
+        "bakers_cyst",
         "possible",
         "Hypoechoic structure in the popliteal fossa may represent a small Baker's cyst.",
         "Possible small {side} Baker's cyst.",
@@ -72,6 +86,14 @@ INCIDENTALS: tuple[Incidental, ...] = (
         knee=True,
     ),
     Incidental(
+        "ruptured_bakers_cyst",
+        "possible",
+        "Small Baker's cyst with a thin rim of fluid tracking inferiorly, suspicious for "
+        "early rupture.",
+        "Small {side} Baker's cyst, suspicious for early rupture.",
+        knee=True,
+    ),
+    Incidental(
         "joint_effusion",
         "definite",
         "Small knee joint effusion.",
@@ -86,6 +108,20 @@ INCIDENTALS: tuple[Incidental, ...] = (
         knee=True,
     ),
     Incidental(
+        "joint_effusion",
+        "possible",
+        "Possible small joint effusion.",
+        "Possible small {side} knee joint effusion.",
+        knee=True,
+    ),
+    Incidental(
+        "synovitis",
+        "definite",
+        "Synovial thickening with hyperemia in the suprapatellar recess.",
+        "{Side} knee synovitis.",
+        knee=True,
+    ),
+    Incidental(
         "muscle_injury",
         "definite",
         "Hypoechoic fluid collection between the medial gastrocnemius and soleus, consistent "
@@ -97,6 +133,18 @@ INCIDENTALS: tuple[Incidental, ...] = (
         "definite",
         "Partial-thickness tear of the medial gastrocnemius muscle, {size} cm in length.",
         "Partial tear of the {side} medial gastrocnemius muscle.",
+    ),
+    Incidental(
+        "muscle_injury",
+        "definite",
+        "Partial tear of the medial head of the gastrocnemius at the myotendinous junction.",
+        "{Side} medial gastrocnemius partial tear.",
+    ),
+    Incidental(
+        "muscle_injury",
+        "definite",
+        "Strain of the medial head of the gastrocnemius.",
+        "{Side} medial gastrocnemius strain.",
     ),
     Incidental(
         "hematoma",
@@ -132,6 +180,19 @@ INCIDENTALS: tuple[Incidental, ...] = (
         "Probable {side} calf lipoma.",
     ),
     Incidental(
+        "soft_tissue_mass",
+        "definite",
+        "Incidental note of a {size} cm lipoma in the subcutaneous fat of the thigh.",
+        "{Side} thigh lipoma.",
+    ),
+    Incidental(
+        "foreign_body",
+        "definite",
+        "Linear echogenic foreign body in the subcutaneous tissues of the anterior shin with a "
+        "hypoechoic halo.",
+        "Retained foreign body in the {side} anterior shin.",
+    ),
+    Incidental(
         "bursitis",
         "definite",
         "Distended pes anserine bursa.",
@@ -155,12 +216,16 @@ NEGATED: tuple[str, ...] = (
     "No intramuscular hematoma or fluid collection.",
     "No evidence of a Baker's cyst or joint effusion.",
     "Negative for Baker's cyst.",
+    "No knee joint effusion or Baker's cyst.",
+    "No evidence of ruptured Baker's cyst.",
+    "Baker's cyst is not seen today.",
 )
 
 # A finding that was there before and is not now.
 RESOLVED: tuple[str, ...] = (
     "The previously seen Baker's cyst has resolved.",
     "Previously noted Baker's cyst is no longer seen.",
+    "Known Baker's cyst, not re-demonstrated on this study.",
 )
 
 # Indications (clinical information): a suspicion is not a finding.
@@ -184,6 +249,8 @@ DISTRACTORS: tuple[str, ...] = (
     "Reactive-appearing inguinal lymph nodes with preserved fatty hila.",
     "Subcutaneous edema in the calf without a drainable collection.",
     "Superficial thrombophlebitis of the great saphenous vein at the mid thigh.",
+    "Trace suprapatellar fluid, likely physiologic.",
+    "Varicose veins in the calf; no Baker's cyst.",
 )
 
 # What a sonographer types into the image comments: technique, never findings.
@@ -204,7 +271,9 @@ IMPRESSION_DVT = "Acute deep venous thrombosis of the {side} {vessels}."
 
 # An amendment that adds a finding (an addendum) or takes one back.
 ADDENDUM = "Addendum: on review of the stored images, {impression}"
-RETRACTION = (
+RETRACTIONS: tuple[str, ...] = (
     "Amended report: the structure previously described in the {side} popliteal fossa is a "
-    "popliteal vein varix. No Baker's cyst."
+    "popliteal vein varix. No Baker's cyst.",
+    "Amended report: the previously reported {side} Baker's cyst was an error; no Baker's "
+    "cyst is present.",
 )
