@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from triage.worklist.errors import RosterError
-from triage.worklist.roster import load_roster
+from triage.worklist.roster import Shift, load_roster
 from triage.worklist.roster_file import edit_roster, parse_shift, save_roster
 
 
@@ -130,3 +130,43 @@ def test_shift_specs(spec: str, days: list[str], start: str, end: str) -> None:
 def test_bad_shift_specs(spec: str, message: str) -> None:
     with pytest.raises(RosterError, match=message):
         parse_shift(spec)
+
+
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [
+        (["mon", "tue", "wed", "thu", "fri"], "mon-fri"),
+        (["sat", "mon", "tue", "sun"], "mon-tue,sat-sun"),
+        (["wed"], "wed"),
+        (["mon", "wed", "fri"], "mon,wed,fri"),
+        (["sun", "sat", "fri", "thu", "wed", "tue", "mon"], "daily"),
+    ],
+)
+def test_shifts_are_described_in_the_cli_syntax(days: list[str], text: str) -> None:
+    shift = Shift.model_validate({"days": days, "start": "22:00", "end": "06:00"})
+    assert shift.describe() == f"{text} 22:00-06:00"
+    again = parse_shift(shift.describe())
+    assert sorted(again["days"]) == sorted(days)
+
+
+def test_the_file_is_written_as_a_person_would(tmp_path: Path) -> None:
+    path = tmp_path / "roster.toml"
+    edit_roster(path, add(JDOE))
+    assert "\n".join(path.read_text().splitlines()[3:]) == (
+        "[routing]\n"
+        'subspecialty = "msk"\n'
+        'subspecialty_mode = "prefer"\n'
+        "\n"
+        "[[radiologist]]\n"
+        'id = "jdoe"\n'
+        'name = "Jane \\"JD\\" Doe"\n'
+        'subspecialties = ["msk"]\n'
+        "max_open_items = 7\n"
+        "active = true\n"
+        'timezone = "America/Chicago"\n'
+        "\n"
+        "[[radiologist.shifts]]\n"
+        'days = ["mon", "fri"]\n'
+        'start = "22:00"\n'
+        'end = "06:00"'
+    )

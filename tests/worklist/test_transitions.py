@@ -280,7 +280,9 @@ def test_expected_version_detects_a_change(
 ) -> None:
     seen = service.item(pooled)
     service.claim(pooled, user="zed")
-    with pytest.raises(StaleItemError, match=r"changed since version .*assigned to zed"):
+    with pytest.raises(
+        StaleItemError, match=r"changed \(version 2, not 1; now assigned, assigned to zed\)"
+    ):
         service.claim(pooled, user="jdoe", expected_version=seen.version)
     assert world.item(pooled).assignee == "zed"
 

@@ -9,11 +9,14 @@ import click
 from triage.cli.context import CliContext
 from triage.cli.demo_cmd import demo
 from triage.cli.import_cmd import import_command
+from triage.cli.item_cmd import item
+from triage.cli.roster_cmd import roster
 from triage.cli.rules_cmd import rules
 from triage.cli.scheduler_cmd import scheduler
 from triage.cli.serve_cmd import serve
 from triage.cli.status_cmd import status
 from triage.cli.worker_cmd import worker
+from triage.cli.worklist_cmd import worklist
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,3 +40,6 @@ cli.add_command(status)
 cli.add_command(worker)
 cli.add_command(scheduler)
 cli.add_command(demo)
+cli.add_command(worklist)
+cli.add_command(item)
+cli.add_command(roster)

@@ -28,16 +28,23 @@ class StaleItemError(WorklistError):
     """The item changed since it was read (someone else acted first): a lost race."""
 
     def __init__(
-        self, item_id: int, action: str, expected_version: int, state: str, assignee: str | None
+        self,
+        item_id: int,
+        action: str,
+        expected_version: int,
+        current_version: int,
+        state: str,
+        assignee: str | None,
     ) -> None:
         holder = f", assigned to {assignee}" if assignee else ""
         super().__init__(
-            f"cannot {action} item {item_id}: it changed since version {expected_version}"
-            f" (now {state.replace('_', ' ')}{holder}); look at it again"
+            f"cannot {action} item {item_id}: it changed (version {current_version}, not"
+            f" {expected_version}; now {state.replace('_', ' ')}{holder}); look at it again"
         )
         self.item_id = item_id
         self.action = action
         self.expected_version = expected_version
+        self.current_version = current_version
         self.state = state
         self.assignee = assignee
 

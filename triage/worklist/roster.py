@@ -31,6 +31,7 @@ import os
 import re
 import threading
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -52,6 +53,23 @@ MINUTES_PER_DAY = 24 * 60
 def clock_minutes(value: str) -> int:
     hours, minutes = value.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+def compact_days(days: Sequence[str]) -> str:
+    """``["mon", "tue", "wed", "sat"]`` -> ``mon-wed,sat``; every day -> ``daily``."""
+    if set(days) == set(WEEKDAYS):
+        return "daily"
+    indexes = sorted(WEEKDAYS.index(d) for d in set(days))
+    runs: list[list[int]] = []
+    for index in indexes:
+        if runs and index == runs[-1][-1] + 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return ",".join(
+        WEEKDAYS[run[0]] if len(run) == 1 else f"{WEEKDAYS[run[0]]}-{WEEKDAYS[run[-1]]}"
+        for run in runs
+    )
 
 
 class _Model(BaseModel):
@@ -101,7 +119,8 @@ class Shift(_Model):
         return self.end_minute <= self.start_minute
 
     def describe(self) -> str:
-        return f"{','.join(self.days)} {self.start}-{self.end}"
+        """``mon-fri 08:00-17:00`` (the CLI's shift syntax)."""
+        return f"{compact_days(self.days)} {self.start}-{self.end}"
 
 
 class Radiologist(_Model):

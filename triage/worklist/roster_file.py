@@ -14,6 +14,7 @@ import fcntl
 import os
 import re
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +45,51 @@ def roster_data(roster: Roster) -> dict[str, Any]:
 
 
 def roster_to_toml(roster: Roster) -> str:
-    return HEADER + tomli_w.dumps(roster_data(roster))
+    """The file's text: tables and arrays of tables as a person would write them, short
+    arrays on one line (scalars are escaped by tomli-w). Checked by reading it back."""
+    data = roster_data(roster)
+    lines: list[str] = []
+    _table(lines, (), data)
+    text = HEADER + "\n".join(lines).lstrip("\n") + "\n"
+    if tomllib.loads(text) != data:  # a bug here must never write a different roster
+        raise RosterError("internal error: the roster would not read back the same")
+    return text
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _table(lines: list[str], path: tuple[str, ...], table: dict[str, Any]) -> None:
+    nested = []
+    for key, value in table.items():
+        if isinstance(value, dict) or _is_table_array(value):
+            nested.append((key, value))
+        else:
+            lines.append(f"{_key(key)} = {_value(value)}")
+    for key, value in nested:
+        dotted = ".".join(_key(part) for part in (*path, key))
+        elements = [value] if isinstance(value, dict) else value
+        for element in elements:
+            lines += ["", f"[{dotted}]" if isinstance(value, dict) else f"[[{dotted}]]"]
+            _table(lines, (*path, key), element)
+
+
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _scalar(key)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
 
 
 def save_roster(path: Path, roster: Roster) -> None:

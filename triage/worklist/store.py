@@ -141,7 +141,9 @@ def compare_and_set(
     row = session.execute(stmt).mappings().first()
     if row is None:
         current = get_item(session, item_id=item.id)
-        raise StaleItemError(item.id, action, item.version, current.state, current.assignee)
+        raise StaleItemError(
+            item.id, action, item.version, current.version, current.state, current.assignee
+        )
     return ItemRow.from_mapping(row)
 
 

@@ -57,7 +57,9 @@ def clean_note(note: str | None) -> str | None:
 def _read(session: Session, item_id: int, action: str, expected_version: int | None) -> ItemRow:
     item = get_item(session, item_id=item_id)
     if expected_version is not None and item.version != expected_version:
-        raise StaleItemError(item_id, action, expected_version, item.state, item.assignee)
+        raise StaleItemError(
+            item_id, action, expected_version, item.version, item.state, item.assignee
+        )
     return item
 
 
