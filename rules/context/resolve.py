@@ -7,8 +7,9 @@ uncertainty makes it possible, unless the hedge is itself inside the negation's 
 possible, but gives way to a plain uncertainty ("less likely but cannot be excluded").
 Temporality comes from the nearest historical or hypothetical trigger; a "current"
 trigger ("unchanged", "again seen") cancels historical. A request to look for something
-("evaluation for", an ``answered`` group) that a post-negation after the target answers
-("Evaluation for DVT is negative") is a result: negated and current. An experiencer trigger makes
+("evaluation for", an ``answered`` group) that a negation after it answers ("Evaluation
+for DVT is negative", "... to rule out obstruction, which shows no obstruction") is a
+result: negated and current. An experiencer trigger makes
 the mention another person's.
 """
 
@@ -75,9 +76,11 @@ def resolve(
         and hyp[1].answered
         and hit is not None
         and not hit.hedged
-        and hit.start >= target_end
+        and (hit.start >= target_end or hit.start >= hyp[1].end)
     ):
-        hyp = None  # "Evaluation for DVT is negative": the look was done
+        # "Evaluation for DVT is negative", "x-ray to rule out obstruction shows no
+        # obstruction": the look was done, and this is its result.
+        hyp = None
     if hyp is not None and (hist is None or hyp[0] <= hist[0]):
         temporality = Temporality.HYPOTHETICAL
         cue(_C.HYPOTHETICAL)

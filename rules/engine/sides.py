@@ -38,8 +38,16 @@ def token_side(tt: TokenizedText, k: int, last: bool) -> Laterality | None:
         return None  # "R/O", "L's"
     if before == "(" and after == ")":
         return letter
-    if k + 1 < len(tt.tokens) and tt.tokens[k + 1] in SIDE_CONTEXT:
+    toks = tt.tokens
+    if k + 1 < len(toks) and toks[k + 1] in SIDE_CONTEXT:
         return letter if not tt.hard_break_between(k) else None
+    if (
+        k + 3 < len(toks)
+        and toks[k + 1] in ("and", "or")
+        and tt.raw(k + 2) in SIDE_LETTERS
+        and toks[k + 3] in SIDE_CONTEXT
+    ):
+        return letter  # "R and L knee"
     if last and k > 0:
         return letter  # "Baker's cyst L"
     return None

@@ -6,7 +6,8 @@ A size belongs to at most one mention of its sentence, found in this order:
 1. the mention whose evidence span holds it ("Baker's cyst ..., now 4.1 cm, with
    fluid extending into the calf");
 2. the mention it stands right before ("a 2.8 x 1.2 cm complex Baker's cyst"): at
-   most three words between, no punctuation, no "and"/"or"/"with";
+   most three words between, no punctuation, no "and"/"or"/"with", and the size not
+   introduced by "measuring" (which ties it to what came before);
 3. else the nearest mention before it ("Baker's cyst measuring 3 cm", "hematoma, now
    2.1 x 1.0 cm"), within ``WINDOW`` words, with no ";" and no new noun phrase
    (", the popliteal vein measures ...") between;
@@ -53,6 +54,7 @@ _EARLIER = re.compile(
     r"(?:previously|prior|previous|formerly|from|was|were|before)\W{0,3}$", re.IGNORECASE
 )
 _STOP_BEFORE = frozenset({"and", "or", "with", "nor", "but"})
+_MEASURING = frozenset({"measuring", "measures", "measure", "measured", "sized", "spanning"})
 _NEW_PHRASE = frozenset({"the", "a", "an", "this", "these", "there", "its"})
 _IDENTIFIES = frozenset(
     {
@@ -139,7 +141,8 @@ def _owner(
             return i  # the size stands inside the mention's evidence
         if hi <= size.lo and (nearest_before is None or hi > mentions[nearest_before][1]):
             nearest_before = i
-    if after < len(mentions):
+    measuring = size.lo > 0 and tt.tokens[size.lo - 1] in _MEASURING
+    if after < len(mentions) and not measuring:
         lo = mentions[after][0]
         between = range(size.hi, lo)
         if (

@@ -159,6 +159,19 @@ def test_duplicate_after_expansion_is_caught(tmp_path: Path) -> None:
             ("negation: {terminated_by: [uncertainty]}", "pseudo: {terminated_by: [negation]}"),
             "pseudo has no scope to terminate",
         ),
+        (
+            ("phrases: [maybe]", "phrases: [maybe]\n    answered: true"),
+            "answered is only for hypothetical groups",
+        ),
+        (("      - sans\n", "      - sans $ rien\n"), "can only be the last word"),
+        (
+            ("groups:\n", "clauses:\n  openers: [the, a an]\ngroups:\n"),
+            "clauses.openers[1]: 'a an' must be one word",
+        ),
+        (
+            ("groups:\n", "clauses:\n  opener: [the]\ngroups:\n"),
+            "unknown key 'opener' (did you mean 'openers'?)",
+        ),
     ],
 )
 def test_group_rules(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -238,6 +251,24 @@ def test_phrase_expansion(phrase: str, variants: list[tuple[str, ...]]) -> None:
 def test_phrase_syntax_errors(phrase: str, message: str) -> None:
     with pytest.raises(PhraseSyntaxError, match=re.escape(message)):
         expand(phrase)
+
+
+def test_clause_words_stay_text_not_yaml_booleans(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "groups:\n", "clauses:\n  list_words: [or, no, yes]\n  window: 3\ngroups:\n"
+    )
+    lexicon = load_lexicon(write(tmp_path, text))
+    assert lexicon.clauses is not None
+    assert lexicon.clauses.list_words == ("or", "no", "yes")
+    assert lexicon.clauses.window == 3
+
+
+def test_end_of_sentence_phrases_match_only_at_an_end() -> None:
+    trie = TokenTrie([((":", "no", "$"), 1), (("no",), 2)])
+    assert trie.find((":", "no")) == [(0, 2, 1)]
+    assert trie.find((":", "no", "dvt")) == [(1, 2, 2)]
+    # an inner sentence end counts too ("Effusion: no" then a new line)
+    assert trie.find((":", "no", "cyst"), ends={2}) == [(0, 2, 1)]
 
 
 def test_trie_matches_leftmost_longest_without_overlap() -> None:
