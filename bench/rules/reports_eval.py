@@ -18,10 +18,11 @@ import argparse
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from rules.api import RuleSet, load_ruleset
 from rules.ruleset.vocabulary import FINDING_IDS
-from tests.rules.reports.model import Report, load_reports
+from tests.rules.reports.model import CASES_DIR, HELDOUT_DIR, Report, load_reports
 from tests.rules.reports.test_reports import Observed, expected, observed, run
 
 
@@ -39,7 +40,7 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return p, r, f
 
 
-def score(outcomes: Sequence[Outcome], show_errors: bool) -> dict[str, float]:
+def score(name: str, outcomes: Sequence[Outcome], show_errors: bool) -> dict[str, float]:
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
@@ -72,7 +73,7 @@ def score(outcomes: Sequence[Outcome], show_errors: bool) -> dict[str, float]:
     total_tp = sum(tp.values())
     p, r, f = _prf(total_tp, sum(fp.values()), sum(fn.values()))
     print(
-        f"whole reports (tests/rules/reports): {len(outcomes)} reports, "
+        f"{name}: {len(outcomes)} reports, "
         f"{sum(1 for o in outcomes if not o.expected)} with no flag expected"
     )
     print(
@@ -99,10 +100,10 @@ def score(outcomes: Sequence[Outcome], show_errors: bool) -> dict[str, float]:
     return {"precision": p, "recall": r, "f1": f, "exact": exact / len(outcomes)}
 
 
-def evaluate_reports(ruleset: RuleSet) -> list[Outcome]:
+def evaluate_reports(ruleset: RuleSet, folder: Path) -> list[Outcome]:
     return [
         Outcome(r, frozenset(expected(r)), frozenset(observed(run(r, ruleset))))
-        for r in load_reports()
+        for r in load_reports(folder)
     ]
 
 
@@ -112,7 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ruleset = load_ruleset()
     print(f"rule set {ruleset.version} ({len(ruleset)} rules)")
-    score(evaluate_reports(ruleset), args.errors)
+    score(
+        "whole reports (tests/rules/reports/cases)",
+        evaluate_reports(ruleset, CASES_DIR),
+        args.errors,
+    )
+    score(
+        "held-out whole reports (tests/rules/reports/heldout)",
+        evaluate_reports(ruleset, HELDOUT_DIR),
+        args.errors,
+    )
     return 0
 
 

@@ -12,8 +12,11 @@ A size belongs to at most one mention of its sentence, found in this order:
    2.1 x 1.0 cm"), within ``WINDOW`` words, with no ";" and no new noun phrase
    (", the popliteal vein measures ...") between;
 4. else the nearest mention after it that identifies what was measured ("collection
-   measuring 6 cm, likely hematoma"), within ``WINDOW`` words, any comma between
-   followed by such an identification (", likely", ", consistent with" ...).
+   measuring 6 cm, likely hematoma"), within ``WINDOW`` words, with no other size, no
+   "and"/"or" and no comma between except one inside the measured thing's own words
+   (after its first word and within ``PREFIX_WORDS``: "1 cm hypoechoic, avascular
+   nodule") or one
+   followed by such an identification (", likely", ", which may represent" ...).
 
 Sizes said to be earlier ones ("previously 4.5 cm", "from 3 cm", "was 2.8 cm") and
 speeds ("20 cm/s") are not sizes of the finding now.
@@ -30,6 +33,7 @@ from rules.engine.matcher import TokenizedText
 from rules.sr.model import Code, Measurement
 
 WINDOW = 12
+APPOSITION_WINDOW = 16
 PREFIX_WORDS = 3
 
 _UNITS: dict[str, Code] = {
@@ -65,6 +69,7 @@ _IDENTIFIES = frozenset(
     }
 )  # fmt: skip
 """Words after a comma that say what the thing before was ("..., likely hematoma")."""
+_COORDINATION = frozenset({"and", "or", "nor"})
 _LOOKBACK = 32
 """Mentions examined before a size (a constant: long sentences stay linear)."""
 
@@ -120,8 +125,9 @@ def assign_sizes(
     if not mentions:
         return out
     mention_starts = [lo for lo, _ in mentions]
+    size_starts = [s.lo for s in sizes]
     for size in sizes:
-        owner = _owner(tt, size, mentions, mention_starts)
+        owner = _owner(tt, size, mentions, mention_starts, size_starts)
         if owner is not None:
             out.setdefault(owner, []).extend(size.values)
     return out
@@ -132,6 +138,7 @@ def _owner(
     size: Size,
     mentions: Sequence[tuple[int, int]],
     mention_starts: Sequence[int],
+    size_starts: Sequence[int],
 ) -> int | None:
     after = bisect_left(mention_starts, size.hi)  # first mention starting after the size
     nearest_before: int | None = None
@@ -157,7 +164,9 @@ def _owner(
             return nearest_before
     if after < len(mentions):
         lo = mentions[after][0]
-        if lo - size.hi <= WINDOW and _identifies(tt, size.hi, lo):
+        k = bisect_left(size_starts, size.hi)
+        other_size = k < len(size_starts) and size_starts[k] < lo
+        if lo - size.hi <= APPOSITION_WINDOW and not other_size and _identifies(tt, size.hi, lo):
             return after
     return None
 
@@ -175,11 +184,15 @@ def _new_phrase(tt: TokenizedText, left: int, right: int) -> bool:
 
 def _identifies(tt: TokenizedText, left: int, right: int) -> bool:
     """Tokens ``left`` .. ``right`` lead from a size to the mention that names what was
-    measured: no ";" and every comma followed by an identifying word."""
+    measured: no ";", no "and"/"or", and every comma inside the measured thing's first
+    words or followed by an identifying word."""
     if tt.semicolon_between(left - 1, right):
         return False
     for k in range(left, right + 1):
+        if k < right and tt.tokens[k] in _COORDINATION:
+            return False
         comma = tt.text.rfind(",", tt.ends[k - 1], tt.starts[k]) >= 0
-        if comma and tt.tokens[k] not in _IDENTIFIES:
+        inside = 0 < k - left < PREFIX_WORDS  # "1 cm hypoechoic, avascular nodule"
+        if comma and not inside and tt.tokens[k] not in _IDENTIFIES:
             return False
     return True

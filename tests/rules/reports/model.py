@@ -36,6 +36,7 @@ SectionName = Literal[
 ]  # fmt: skip
 
 CASES_DIR = Path(__file__).parent / "cases"
+HELDOUT_DIR = Path(__file__).parent / "heldout"
 
 NARRATIVE = Code("111412", "DCM", "Narrative Summary")
 PRIOR_PROCEDURES = Code("121066", "DCM", "Prior Procedure Descriptions")
@@ -119,9 +120,9 @@ def dataset(report: Report) -> Dataset:
     return build.sr_document(content, study=study)
 
 
-def load_reports() -> list[Report]:
+def load_reports(folder: Path = CASES_DIR) -> list[Report]:
     reports: list[Report] = []
-    for path in sorted(CASES_DIR.glob("*.yaml")):
+    for path in sorted(folder.glob("*.yaml")):
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
         if not isinstance(data, list):
             raise ValueError(f"{path.name}: a report file is a list of reports")

@@ -14,9 +14,12 @@ from rules.flags import Evaluation
 from rules.ruleset.vocabulary import FINDING_IDS
 from rules.sr import build
 from rules.sr.reader import read_document
-from tests.rules.reports.model import Report, dataset, load_reports
+from tests.rules.reports.model import HELDOUT_DIR, Report, dataset, load_reports
 
 REPORTS = load_reports()
+HELDOUT = load_reports(HELDOUT_DIR)
+"""Written after the first round of engine changes and measured once untouched (the
+figures in docs/rules.md); fixed since, so now regression cases like the others."""
 
 Observed = tuple[str, str, str | None, tuple[tuple[float, str], ...]]
 
@@ -49,7 +52,7 @@ def expected(report: Report) -> set[Observed]:
     }
 
 
-@pytest.mark.parametrize("report", REPORTS, ids=[r.id for r in REPORTS])
+@pytest.mark.parametrize("report", REPORTS + HELDOUT, ids=[r.id for r in REPORTS + HELDOUT])
 def test_report(report: Report, ruleset: RuleSet) -> None:
     result = run(report, ruleset)
     explain = "\n".join(
@@ -65,7 +68,7 @@ def test_report(report: Report, ruleset: RuleSet) -> None:
 
 def test_the_set_covers_what_it_must() -> None:
     assert len(REPORTS) >= 80
-    ids = Counter(r.id for r in REPORTS)
+    ids = Counter(r.id for r in REPORTS + HELDOUT)
     assert [i for i, n in ids.items() if n > 1] == []
     assert {r.shape for r in REPORTS} == {"text", "sections", "vascular"}
     assert any(r.basic for r in REPORTS)
