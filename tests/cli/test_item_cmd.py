@@ -14,6 +14,8 @@ from tests.worklist.conftest import World, person
 from triage.cli.app import cli
 from triage.settings import Settings
 
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 
 @pytest.fixture
 def world(engine: Engine, db_settings: Settings, clock: Clock) -> World:
@@ -87,11 +89,13 @@ def test_show(world: World, item_id: int) -> None:
     assert "Doe^Jane" not in json.dumps(detail)
 
 
+@SQLITE_ONLY  # the SQL is tested on both backends in tests/worklist
 def test_reassign_to_the_pool(world: World, item_id: int) -> None:
     ok(world, "claim", str(item_id))
     assert "is new [" in ok(world, "reassign", str(item_id), "--pool", user="lead")
 
 
+@SQLITE_ONLY  # the SQL is tested on both backends in tests/worklist
 @pytest.mark.parametrize(
     ("setup", "args", "user", "code", "message"),
     [
@@ -132,6 +136,7 @@ def test_errors_exit_with_a_reason(
     assert world.item(item_id).version == version
 
 
+@SQLITE_ONLY  # the SQL is tested on both backends in tests/worklist
 def test_the_user_defaults_to_the_login_name(
     world: World, item_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

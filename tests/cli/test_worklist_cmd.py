@@ -16,6 +16,8 @@ from triage.cli.app import cli
 from triage.settings import Settings
 from triage.worklist import WorklistService
 
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 KEYS = [
     "item_id",
     "study_instance_uid",
@@ -86,6 +88,7 @@ def test_json_lines_contract(world: World) -> None:
     assert line["study_instance_uid"].startswith("1.2.826.0.1.3680043.10.")
 
 
+@SQLITE_ONLY  # the SQL is tested on both backends in tests/worklist
 def test_empty(world: World) -> None:
     assert lines(world.settings) == []
     code, out = run(world.settings)
@@ -107,6 +110,7 @@ def items(world: World) -> dict[str, int]:
     return made
 
 
+@SQLITE_ONLY  # the SQL is tested on both backends in tests/worklist
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -171,6 +175,7 @@ def test_streams_every_item_in_order(world: World) -> None:
         assert f"{line['item_id']} " in out
 
 
+@SQLITE_ONLY  # the SQL is tested on both backends in tests/worklist
 def test_table(world: World, items: dict[str, int]) -> None:
     code, out = run(world.settings, "--status", "all")
     assert code == 0, out
@@ -181,6 +186,7 @@ def test_table(world: World, items: dict[str, int]) -> None:
     assert "4 items" in out
 
 
+@SQLITE_ONLY  # the SQL is tested on both backends in tests/worklist
 @pytest.mark.parametrize(
     ("args", "message"),
     [
