@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -184,3 +185,25 @@ def test_pool_job_does_not_give_an_item_back_to_who_released_it(
     world.write_roster([person("a"), person("b")])
     assert assign_pool_items(engine=world.engine, settings=world.settings, now=world.clock()) == 1
     assert world.item(item.id).assignee == "b"
+
+
+def test_pool_job_goes_on_after_a_failing_item(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.worklist import routing
+    from triage.worklist.failures import ItemsFailedError
+
+    first, second = world.flagged(["abscess"]), world.flagged(["gout"])
+    world.write_roster([person("a")])
+    real = routing.route_pool_item
+
+    def flaky(session: Session, *, item_id: int, **kw: Any) -> Any:
+        if item_id == first.id:
+            raise RuntimeError("boom")
+        return real(session, item_id=item_id, **kw)
+
+    monkeypatch.setattr(routing, "route_pool_item", flaky)
+    with pytest.raises(ItemsFailedError, match="boom"):
+        assign_pool_items(engine=world.engine, settings=world.settings, now=world.clock())
+    assert world.item(first.id).assignee is None
+    assert world.item(second.id).assignee == "a"

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from tests.worklist.conftest import DAY_SHIFT, World, person
 from triage.db.models import ItemState, JobRun, Priority
+from triage.settings import Settings
 from triage.worklist import WorklistService
 from triage.worklist.sla import escalate_overdue_items
 
@@ -186,3 +187,30 @@ def test_deadlines_come_from_the_settings(world: World, hours: float) -> None:
     world.settings = world.settings.model_copy(update={"sla_urgent_hours": hours})
     item = world.flagged(["abscess"])
     assert item.due_at == world.clock() + timedelta(hours=hours)
+
+
+def test_a_failing_item_does_not_stop_the_others(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triage.worklist import sla
+    from triage.worklist.failures import ItemsFailedError
+
+    items = [world.flagged(["bakers_cyst"]) for _ in range(3)]
+    bad = items[0].id
+    real = sla.escalate_item
+
+    def flaky(session: Session, *, item_id: int, now: datetime, settings: Settings) -> bool:
+        if item_id == bad:
+            raise RuntimeError("disk on fire")
+        return real(session, item_id=item_id, now=now, settings=settings)
+
+    monkeypatch.setattr(sla, "escalate_item", flaky)
+    world.later(hours=73)
+    with pytest.raises(ItemsFailedError, match=f"1 worklist item\\(s\\) failed \\({bad}\\)"):
+        escalate(world, sla_escalation="raise_priority")
+    assert [world.item(i.id).priority for i in items] == ["routine", "high", "high"]
+    with Session(world.engine) as session:
+        run = session.get(JobRun, "sla-escalation")
+        assert run is not None
+        assert run.last_error is not None
+        assert "disk on fire" in run.last_error

@@ -15,7 +15,8 @@ from triage.db.engine import write_lock, writer
 from triage.db.models import AuditEvent, ItemState
 from triage.jobs.runs import recorded_job
 from triage.settings import Settings
-from triage.worklist.routing import route_pool_item
+from triage.worklist import routing
+from triage.worklist.failures import ItemFailures
 from triage.worklist.store import ITEM
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,12 @@ def released_by(session: Session, *, item_id: int) -> set[str]:
 
 @recorded_job(JOB_ID)
 def assign_pool_items(*, engine: Engine, settings: Settings, now: datetime | None = None) -> int:
-    """Assign pool items while someone on shift has capacity; how many it assigned."""
+    """Assign pool items while someone on shift has capacity; how many it assigned.
+    An item that fails is logged and skipped; the run then fails after the others."""
     moment = datetime.now(UTC) if now is None else now
     assigned = 0
     skipped: set[int] = set()
+    failures = ItemFailures(JOB_ID)
     while True:
         with Session(engine) as session:
             ids = [
@@ -59,9 +62,16 @@ def assign_pool_items(*, engine: Engine, settings: Settings, now: datetime | Non
         if not ids:
             break
         for item_id in ids:
-            with write_lock(engine), Session(writer(engine)) as session, session.begin():
+            routed = None
+            excluded: set[str] = set()
+            with (
+                failures.item(item_id),
+                write_lock(engine),
+                Session(writer(engine)) as session,
+                session.begin(),
+            ):
                 excluded = released_by(session, item_id=item_id)
-                routed = route_pool_item(
+                routed = routing.route_pool_item(
                     session,
                     item_id=item_id,
                     now=moment,
@@ -79,11 +89,12 @@ def assign_pool_items(*, engine: Engine, settings: Settings, now: datetime | Non
             skipped.add(item_id)
             if not excluded:
                 # nobody at all can take an item now: the rest of the pool waits too
-                return _done(assigned)
-    return _done(assigned)
+                return _done(assigned, failures)
+    return _done(assigned, failures)
 
 
-def _done(assigned: int) -> int:
+def _done(assigned: int, failures: ItemFailures) -> int:
     if assigned:
         log.info("assigned %d pool %s", assigned, "item" if assigned == 1 else "items")
+    failures.raise_if_any()
     return assigned

@@ -34,6 +34,7 @@ from triage.jobs.runs import recorded_job
 from triage.settings import Settings
 from triage.worklist.deadlines import raised, sla
 from triage.worklist.errors import RosterError
+from triage.worklist.failures import ItemFailures
 from triage.worklist.policies import Decision
 from triage.worklist.routing import current_roster, decide, lock_cursor
 from triage.worklist.shifts import on_shift
@@ -67,10 +68,12 @@ def escalate_overdue_items(
     *, engine: Engine, settings: Settings, now: datetime | None = None
 ) -> int:
     """Escalate every item whose deadline passed; how many it escalated. One
-    transaction per item, so one item's failure does not undo the others'."""
+    transaction per item: an item that fails is logged and skipped, and the run then
+    fails (``ItemsFailedError``) after handling the others."""
     moment = datetime.now(UTC) if now is None else now
     handled = 0
     seen: set[int] = set()
+    failures = ItemFailures(JOB_ID)
     while True:
         with Session(engine) as session:
             ids = [
@@ -82,11 +85,17 @@ def escalate_overdue_items(
             break
         for item_id in ids:
             seen.add(item_id)
-            with write_lock(engine), Session(writer(engine)) as session, session.begin():
+            with (
+                failures.item(item_id),
+                write_lock(engine),
+                Session(writer(engine)) as session,
+                session.begin(),
+            ):
                 if escalate_item(session, item_id=item_id, now=moment, settings=settings):
                     handled += 1
     if handled:
         log.info("escalated %d overdue worklist %s", handled, "item" if handled == 1 else "items")
+    failures.raise_if_any()
     return handled
 
 
