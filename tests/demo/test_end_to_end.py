@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from tests.integration.conftest import MSK_TRIAGE, Serve
-from triage.cli.app import cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -163,11 +162,13 @@ def test_the_worklist_fills_as_the_demo_says(
                 assert item is not None
                 assert (item.state, item.outcome) == ("closed", "withdrawn")
 
-    if "worklist" in cli.commands:  # msk-triage worklist --json (the worklist's contract)
-        listed = msk_triage(service, "worklist", "--json")
-        assert listed.returncode == 0, listed.stderr
-        lines = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
-        assert {
-            line["accession_number"]: (line["priority"], findings(line["findings"]))
-            for line in lines
-        } == {accession: (priorities[accession], expected[accession]) for accession in flagged}
+    # what a newcomer sees: msk-triage worklist --json (the open items, by default)
+    listed = msk_triage(service, "worklist", "--json")
+    assert listed.returncode == 0, listed.stderr
+    lines = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
+    assert {
+        line["accession_number"]: (line["priority"], findings(line["findings"])) for line in lines
+    } == {accession: (priorities[accession], expected[accession]) for accession in flagged}
+    # most urgent first
+    ranks = [("urgent", "high", "routine").index(line["priority"]) for line in lines]
+    assert ranks == sorted(ranks)
