@@ -26,6 +26,10 @@ from tests.rules.reports.model import CASES_DIR, HELDOUT_DIR, Report, load_repor
 from tests.rules.reports.test_reports import Observed, expected, observed, run
 
 
+V3_DIR = Path(__file__).parent / "data"
+"""Holds reports_v3.yaml (the folder's *.jsonl sets are corpus_eval's)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     report: Report
@@ -121,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     score(
         "held-out whole reports (tests/rules/reports/heldout)",
         evaluate_reports(ruleset, HELDOUT_DIR),
+        args.errors,
+    )
+    score(
+        "third batch, never tuned on (bench/rules/data/reports_v3.yaml)",
+        evaluate_reports(ruleset, V3_DIR),
         args.errors,
     )
     return 0
