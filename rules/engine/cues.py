@@ -97,7 +97,7 @@ _HEADINGS: tuple[tuple[str, SectionRole], ...] = (
     (
         r"indications?|clinical (?:history|information|details|indications?|question)"
         r"|(?:past |relevant |medical |clinical )?history|hx|reason for (?:study|exam(?:ination)?|"
-        r"referral|request)|referral reason|request|presentation|symptoms"
+        r"referral|request)|referral reason|reason|request|question|query|presentation|symptoms"
         # What was done and what it is compared with: never a finding of this exam.
         r"|comparisons?|technique|exam(?:ination)?|procedure",
         SectionRole.CLINICAL,

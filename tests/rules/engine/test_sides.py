@@ -86,6 +86,12 @@ def test_section_headings_and_where_clinical_text_ends() -> None:
     assert "'COMPARISON:' heading" in place.role_at(text.index("which showed"))[1]
 
 
+@pytest.mark.parametrize("heading", ["Reason", "Question", "Query", "Hx", "Technique"])
+def test_request_headings_are_clinical(heading: str) -> None:
+    text = f"{heading}: Baker's cyst?\nFindings: No DVT."
+    assert layout(source(text)).role_at(text.index("Baker"))[0] is SectionRole.CLINICAL
+
+
 def test_side_subheadings_last_until_the_next_side_or_section() -> None:
     text = (
         "FINDINGS:\nRIGHT: Deep veins patent.\nBaker's cyst.\n"
