@@ -25,7 +25,6 @@ from rules.ruleset.vocabulary import FINDING_IDS
 from tests.rules.reports.model import CASES_DIR, HELDOUT_DIR, Report, load_reports
 from tests.rules.reports.test_reports import Observed, expected, observed, run
 
-
 V3_DIR = Path(__file__).parent / "data"
 """Holds reports_v3.yaml (the folder's *.jsonl sets are corpus_eval's)."""
 
