@@ -48,7 +48,7 @@ pause = time.sleep  # waiting for --amend-after (tests replace it)
 @click.option(
     "--studies",
     "count",
-    type=click.IntRange(1, 10_000),
+    type=click.IntRange(1, 1000),
     default=DEFAULT_STUDIES,
     show_default=True,
     help="How many studies to generate.",
