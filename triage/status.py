@@ -13,6 +13,8 @@ from sqlmodel import Session
 from triage.db.crud import status as counts
 from triage.db.crud.jobs import list_job_runs
 
+UNREADABLE_SHOWN = 10  # most recent unreadable studies listed by ``msk-triage status``
+
 
 @dataclass(frozen=True, slots=True)
 class JobStatus:
@@ -32,6 +34,9 @@ class Status:
     flagged_studies: int
     open_items: int
     jobs: tuple[JobStatus, ...]
+    # shown by ``msk-triage status``, not part of the --json contract
+    unreadable_studies: int = 0
+    unreadable_examples: tuple[tuple[str, str | None], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The ``status --json`` contract (DESIGN.md)."""
@@ -68,6 +73,7 @@ def collect_status(engine: Engine, *, known_jobs: Iterable[str] = ()) -> Status:
             for run in runs.values()
         ]
         jobs += [JobStatus(id=job_id) for job_id in known_jobs if job_id not in runs]
+        unreadable, examples = counts.unreadable_studies(session, limit=UNREADABLE_SHOWN)
         return Status(
             studies=counts.count_studies(session),
             instances=counts.count_instances(session),
@@ -75,4 +81,6 @@ def collect_status(engine: Engine, *, known_jobs: Iterable[str] = ()) -> Status:
             flagged_studies=counts.count_flagged_studies(session),
             open_items=counts.count_open_items(session),
             jobs=tuple(sorted(jobs, key=lambda job: job.id)),
+            unreadable_studies=unreadable,
+            unreadable_examples=tuple(examples),
         )

@@ -93,3 +93,24 @@ def test_a_worker_process_triages_and_stops_on_sigterm(
         assert "stopped" in text
     finally:
         engine.dispose()
+
+
+def test_status_shows_unreadable_studies_with_the_reason(pipe: Pipeline) -> None:
+    s = StudyBuilder()
+    report = s.report("Baker's cyst.")
+    pipe.send(report, at=0)
+    pipe.archive_file(report.SOPInstanceUID).write_bytes(b"garbage")
+    pipe.send(StudyBuilder().report("Baker's cyst."), at=0)
+    assert pipe.sweep(at=60) == 2
+    env = {"MSK_TRIAGE_DATA_DIR": str(pipe.settings.data_dir), "COLUMNS": "400"}
+    if pipe.settings.database_url:
+        env["MSK_TRIAGE_DATABASE_URL"] = pipe.settings.database_url
+    code, out = _run("status", **env)
+    assert code == 0, out
+    words = " ".join(out.split())
+    assert "unreadable studies 1 a report could not be read" in words
+    assert s.uid in words
+    assert f"report {report.SOPInstanceUID}" in words
+    code, out = _run("status", "--json", **env)
+    assert code == 0
+    assert "unreadable" not in out  # the --json contract is unchanged

@@ -54,7 +54,19 @@ def _print(console: Console, report: Status, where: str) -> None:
     counts.add_row("pending studies", str(report.pending_studies), "received, not yet triaged")
     counts.add_row("flagged studies", str(report.flagged_studies), "")
     counts.add_row("open items", str(report.open_items), "worklist items not closed")
+    counts.add_row(
+        "unreadable studies", str(report.unreadable_studies), "a report could not be read"
+    )
     console.print(counts)
+    if report.unreadable_examples:
+        unreadable = Table(
+            title="unreadable reports (latest triaged)", title_justify="left", box=None
+        )
+        unreadable.add_column("study instance UID", no_wrap=True)
+        unreadable.add_column("why", overflow="fold")
+        for uid, why in report.unreadable_examples:
+            unreadable.add_row(uid, why or "-", style="red")
+        console.print(unreadable)
     jobs = Table(title="jobs", title_justify="left", box=None, pad_edge=False)
     jobs.add_column("id", no_wrap=True)
     jobs.add_column("last run (UTC)", no_wrap=True)

@@ -54,3 +54,17 @@ def count_open_items(session: Session) -> int:
         .select_from(WorklistItem)
         .where(col(WorklistItem.state).in_([s.value for s in OPEN_ITEM_STATES]))
     ).one()
+
+
+def unreadable_studies(session: Session, *, limit: int) -> tuple[int, list[tuple[str, str | None]]]:
+    """How many studies' latest triage found an unreadable report, and the most recently
+    triaged of them: (study instance UID, why)."""
+    unreadable = col(Study.triage_outcome) == TriageOutcome.UNREADABLE.value
+    total = session.exec(select(func.count()).select_from(Study).where(unreadable)).one()
+    rows = session.exec(
+        select(Study.study_instance_uid, Study.triage_detail)
+        .where(unreadable)
+        .order_by(col(Study.triaged_at).desc())
+        .limit(limit)
+    ).all()
+    return total, [(uid, detail) for uid, detail in rows]
