@@ -207,3 +207,15 @@ def test_pool_job_goes_on_after_a_failing_item(
         assign_pool_items(engine=world.engine, settings=world.settings, now=world.clock())
     assert world.item(first.id).assignee is None
     assert world.item(second.id).assignee == "a"
+
+
+def test_routing_on_the_day_daylight_saving_time_starts(world: World) -> None:
+    world.settings = world.settings.model_copy(update={"site_timezone": "Europe/London"})
+    sunday = {"days": ["sun"], "start": "08:00", "end": "17:00"}
+    world.write_roster([person("a", shifts=[sunday])])
+    world.clock.now = datetime(2024, 3, 24, 7, 30, tzinfo=UTC)  # 07:30 GMT: not yet
+    assert world.flagged(["bakers_cyst"]).assignee is None
+    world.clock.now = datetime(2024, 3, 31, 7, 30, tzinfo=UTC)  # 08:30 BST: on shift
+    assert world.flagged(["bakers_cyst"]).assignee == "a"
+    world.clock.now = datetime(2024, 3, 31, 16, 0, tzinfo=UTC)  # 17:00 BST: gone
+    assert world.flagged(["bakers_cyst"]).assignee is None
