@@ -115,6 +115,7 @@ def _claim_in_process(
 
 @pytest.mark.postgres
 @pytest.mark.integration
+@pytest.mark.slow  # four interpreters start
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_processes_claiming_on_postgresql(world: World, pool: list[int]) -> None:
     world.write_roster([])  # more pool items (nobody to route them to)
