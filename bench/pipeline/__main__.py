@@ -1,10 +1,12 @@
 """Pipeline benchmark (issue 4): latency to the worklist, and triage throughput.
 
-    .venv/bin/python -m bench.pipeline [--minutes M] [--window S] [--studies N] [--repeat R]
+    .venv/bin/python -m bench.pipeline [--minutes M] [--window S] [--split]
+                                       [--studies N] [--repeat R]
 
 (a) latency from a study's last instance to its worklist item, p50/p95, while 100
     studies per minute arrive over DICOM (dcmtk storescu) at a real ``msk-triage serve``
-    on SQLite with a short stable window; goal p95 <= window + 2 s;
+    on SQLite with a short stable window (``--split``: also ``msk-triage listener`` +
+    ``msk-triage worker`` on that SQLite database); goal p95 <= window + 2 s;
 (b) pipeline throughput on SQLite for SR-only studies, pre-ingested, then one timed
     sweep (single process); goal >= 100 studies/s.
 """
@@ -35,6 +37,9 @@ def main() -> None:
     parser.add_argument("--studies", type=int, default=1000, help="studies per sweep (b)")
     parser.add_argument("--batch", type=int, default=50, help="pipeline_batch_size (b)")
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs (b)")
+    parser.add_argument(
+        "--split", action="store_true", help="(a) also with msk-triage listener + worker"
+    )
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
@@ -42,20 +47,22 @@ def main() -> None:
     load = os.getloadavg()
     print(f"host: {platform.node()}, {os.cpu_count()} CPUs, load average {load[0]:.2f}")
     ok = True
-    if not args.skip_latency:
+    modes = [] if args.skip_latency else [False, True] if args.split else [False]
+    for split in modes:
         run = run_latency(
             window=args.window,
             per_minute=args.per_minute,
             minutes=args.minutes,
             images=args.images,
             sweep_seconds=args.sweep_seconds,
+            split=split,
         )
         p50, p95 = run.quantile(0.50), run.quantile(0.95)
         worst = max(run.latencies, default=float("nan"))
         met = run.missing == 0 and p95 <= run.window + LATENCY_GOAL_OVER_WINDOW
         ok &= met
         print(
-            f"\n(a) latency, last instance -> worklist item: msk-triage serve on SQLite, "
+            f"\n(a) latency, last instance -> worklist item: msk-triage {run.mode} on SQLite, "
             f"{run.studies} studies at {run.per_minute:g}/min "
             f"(1 SR + {args.images} US images of 640x480 each, storescu), "
             f"stable window {run.window:g} s, pipeline sweep every {run.sweep_seconds:g} s"

@@ -1,7 +1,9 @@
 """Latency from a study's last instance to its worklist item, under a steady arrival rate.
 
-A real ``msk-triage serve`` on SQLite (short stable window, a two-reader roster) is fed
-by dcmtk's storescu, one association per study, a study every ``60 / per_minute`` s.
+A real ``msk-triage serve`` on SQLite (short stable window, a two-reader roster) - or
+``msk-triage listener`` + ``msk-triage worker`` on the same SQLite database (``split``) -
+is fed by dcmtk's storescu, one association per study, a study every
+``60 / per_minute`` s.
 The time of a study's last instance is when its storescu exits (after the last
 C-STORE response and the release); its item's time is when a poller (every
 ``POLL_SECONDS``) first sees the committed row. Both clocks are this host's.
@@ -26,11 +28,13 @@ from bench.pipeline.corpus import ROSTER, BenchStudy, make_study
 AE_TITLE = "MSKTRIAGE"
 POLL_SECONDS = 0.02
 READY_LINE = "msk-triage is receiving"
+WORKER_READY = "is triaging with rule set"
 _VENV_BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
 class LatencyRun:
+    mode: str  # "serve" or "listener + worker"
     window: float
     per_minute: float
     studies: int
@@ -89,7 +93,13 @@ class _Poller(threading.Thread):
 
 
 def run_latency(
-    *, window: float, per_minute: float, minutes: float, images: int, sweep_seconds: float
+    *,
+    window: float,
+    per_minute: float,
+    minutes: float,
+    images: int,
+    sweep_seconds: float,
+    split: bool = False,
 ) -> LatencyRun:
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
         root = Path(tmp)
@@ -110,16 +120,21 @@ def run_latency(
             MSK_TRIAGE_STUDY_STABLE_SECONDS=str(window),
             MSK_TRIAGE_PIPELINE_SWEEP_SECONDS=str(sweep_seconds),
         )
-        log = root / "serve.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [str(_VENV_BIN / "msk-triage"), "serve"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        commands = [["listener"], ["worker"]] if split else [["serve"]]
+        procs = []
+        for command in commands:
+            log = root / f"{command[0]}.log"
+            with log.open("wb") as out:
+                procs.append(
+                    subprocess.Popen(
+                        [str(_VENV_BIN / "msk-triage"), *command],
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            _wait_ready(procs[-1], log, WORKER_READY if command == ["worker"] else READY_LINE)
         try:
-            _wait_ready(proc, log)
             poller = _Poller(data / "msk-triage.db")
             poller.start()
             done = _send_all(studies, port, interval=60.0 / per_minute)
@@ -128,15 +143,18 @@ def run_latency(
                 time.sleep(0.1)
             poller.stop.set()
             poller.join(10)
-            cpu = _cpu_seconds(proc.pid)
+            cpu = sum(_cpu_seconds(proc.pid) for proc in procs)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs:
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         latencies = tuple(poller.seen[s.uid] - done[s.uid] for s in studies if s.uid in poller.seen)
         return LatencyRun(
+            mode="listener + worker" if split else "serve",
             window=window,
             per_minute=per_minute,
             studies=len(studies),
@@ -147,15 +165,15 @@ def run_latency(
         )
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_ready(proc: subprocess.Popen[bytes], log: Path, line: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if READY_LINE in log.read_text(errors="replace"):
+        if line in log.read_text(errors="replace"):
             return
         if proc.poll() is not None:
             break
         time.sleep(0.05)
-    raise RuntimeError(f"msk-triage serve did not start:\n{log.read_text(errors='replace')}")
+    raise RuntimeError(f"{log.stem} did not start:\n{log.read_text(errors='replace')}")
 
 
 def _send_all(studies: list[BenchStudy], port: int, *, interval: float) -> dict[str, float]:

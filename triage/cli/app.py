@@ -10,6 +10,7 @@ from triage.cli.context import CliContext
 from triage.cli.demo_cmd import demo
 from triage.cli.import_cmd import import_command
 from triage.cli.item_cmd import item
+from triage.cli.listener_cmd import listener
 from triage.cli.roster_cmd import roster
 from triage.cli.rules_cmd import rules
 from triage.cli.scheduler_cmd import scheduler
@@ -35,6 +36,7 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 
 cli.add_command(rules)
 cli.add_command(serve)
+cli.add_command(listener)
 cli.add_command(import_command)
 cli.add_command(status)
 cli.add_command(worker)

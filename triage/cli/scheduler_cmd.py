@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from triage.cli.context import CliContext, pass_cli
-from triage.cli.worker_cmd import open_database, quiet_chatty_loggers
+from triage.cli.worker_cmd import open_database
 
 LOGGER = logging.getLogger("triage.scheduler")
 LEADING_LINE = "msk-triage scheduler is running the jobs"
@@ -25,7 +25,7 @@ STANDBY_LINE = "msk-triage scheduler is standing by"
 @pass_cli
 def scheduler(cli: CliContext) -> None:
     """Run the scheduled singleton jobs until stopped (one leader at a time)."""
-    from triage.cli.serve_cmd import stop_signals
+    from triage.cli.serve_cmd import quiet_chatty_loggers, stop_signals
     from triage.pipeline.leader import lead
     from triage.pipeline.sweep import JOB_ID as PIPELINE_JOB
     from triage.scheduler import build_scheduler
@@ -52,7 +52,7 @@ def scheduler(cli: CliContext) -> None:
         LOGGER.info("%s: another scheduler holds the lock", STANDBY_LINE)
 
     try:
-        with stop_signals() as request:
+        with stop_signals(LOGGER, "still waiting for running jobs to finish") as request:
             lead(engine, stop=request.stop, start=start, halt=halt, on_standby=standby)
         LOGGER.info("stopped")
     finally:

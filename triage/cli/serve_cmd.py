@@ -1,8 +1,9 @@
 """``msk-triage serve``: the DICOM listener and the scheduled jobs in one process.
 
 ``run_service`` is the whole life cycle (database, ingest, listener, optional scheduler,
-signals, orderly stop), so a listener-only command is one more ``click`` command that
-calls it with ``scheduler=False``.
+signals, orderly stop); ``msk-triage listener`` calls it with ``scheduler=False``.
+``stop_signals`` and ``quiet_chatty_loggers`` serve the other long-running commands
+(``worker``, ``scheduler``) too.
 """
 
 from __future__ import annotations
@@ -32,26 +33,33 @@ DEFAULT_GRACE_SECONDS = 30.0
 
 
 class StopRequest:
-    """Set by SIGTERM/SIGINT; a second signal asks to stop at once."""
+    """Set by SIGTERM/SIGINT; a second signal asks to stop at once (``again`` says what
+    that means for the command)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, logger: logging.Logger = LOGGER, again: str = "aborting running associations"
+    ) -> None:
         self.stop = threading.Event()
         self.hurry = threading.Event()
+        self._logger = logger
+        self._again = again
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.stop.is_set():
-            LOGGER.warning("%s again: aborting running associations", name)
+            self._logger.warning("%s again: %s", name, self._again)
             self.hurry.set()
         else:
-            LOGGER.info("%s received: stopping", name)
+            self._logger.info("%s received: stopping", name)
             self.stop.set()
 
 
 @contextmanager
-def stop_signals() -> Iterator[StopRequest]:
+def stop_signals(
+    logger: logging.Logger = LOGGER, again: str = "aborting running associations"
+) -> Iterator[StopRequest]:
     """Route SIGTERM and SIGINT to a ``StopRequest`` (main thread only)."""
-    request = StopRequest()
+    request = StopRequest(logger, again)
     previous = {sig: signal.signal(sig, request) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield request
@@ -62,7 +70,7 @@ def stop_signals() -> Iterator[StopRequest]:
 
 def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) -> None:
     """Run until SIGTERM/SIGINT; raise ``click.ClickException`` when it cannot start."""
-    _quiet_chatty_loggers()
+    quiet_chatty_loggers()
     # Imported here, so other commands do not pay for pynetdicom and the database layer.
     from dicom_listener.policy import ListenerConfigError, build_policy
     from dicom_listener.server import Listener
@@ -119,7 +127,7 @@ def _data_dir_error(settings: Settings, exc: OSError) -> str:
     return f"cannot prepare the data directory {settings.data_dir}: {exc.strerror or exc}{where}"
 
 
-def _quiet_chatty_loggers() -> None:
+def quiet_chatty_loggers() -> None:
     """A long-running service: no INFO line per scheduled job run (every few seconds) nor
     per Alembic plugin; their warnings and errors still show."""
     for name in ("apscheduler.executors", "apscheduler.scheduler", "alembic.runtime.plugins"):
@@ -151,9 +159,12 @@ def _start_listener(listener: Listener, settings: Settings) -> None:
 
 
 def _start_scheduler(settings: Settings, engine: Engine) -> Any:
+    from triage.pipeline.wakeup import wake_when_due
     from triage.scheduler import build_scheduler
 
     jobs = build_scheduler(settings, engine)
+    # the pipeline sweep also runs when the next study becomes due, not only each interval
+    wake_when_due(jobs, engine)
     jobs.start()
     return jobs
 

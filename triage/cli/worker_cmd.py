@@ -28,7 +28,7 @@ READY_LINE = "msk-triage worker"
 def worker(cli: CliContext) -> None:
     """Triage stable studies (rules -> flags -> worklist) until stopped."""
     from rules.api import RuleSetError
-    from triage.cli.serve_cmd import stop_signals
+    from triage.cli.serve_cmd import quiet_chatty_loggers, stop_signals
     from triage.pipeline.ruleset import ruleset_for
     from triage.pipeline.worker import Worker
 
@@ -40,7 +40,7 @@ def worker(cli: CliContext) -> None:
         raise click.ClickException(f"invalid rules:\n{exc}") from None
     engine = open_database(settings)
     try:
-        with stop_signals() as request:
+        with stop_signals(LOGGER, "still finishing the study in hand") as request:
             loop = Worker(engine=engine, settings=settings, stop=request.stop)
             LOGGER.info(
                 "%s %s is triaging with rule set %s; SIGTERM or Ctrl-C stops",
@@ -69,12 +69,3 @@ def open_database(settings: Settings) -> Engine:
         raise click.ClickException(
             f"cannot prepare the database {where}: {describe_error(exc)}"
         ) from None
-
-
-def quiet_chatty_loggers() -> None:
-    """A long-running process: no INFO line per job run (every few seconds) nor per
-    Alembic plugin; warnings and errors still show (all of it at DEBUG)."""
-    if logging.getLogger("triage").isEnabledFor(logging.DEBUG):
-        return
-    for name in ("apscheduler.executors", "apscheduler.scheduler", "alembic.runtime.plugins"):
-        logging.getLogger(name).setLevel(logging.WARNING)
