@@ -58,7 +58,9 @@ def test_the_next_run_moves_to_the_next_due_study(pipe: Pipeline, clock: Clock) 
     assert again() == T0 + timedelta(seconds=70) + MIN_PAUSE
     job.next_run_time = T0 + timedelta(seconds=50)
     assert again() is None  # the interval's next tick is sooner
-    assert reschedule(FakeScheduler(None), pipe.engine, job_id="pipeline-sweep", clock=clock) is None
+    assert (
+        reschedule(FakeScheduler(None), pipe.engine, job_id="pipeline-sweep", clock=clock) is None
+    )
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
