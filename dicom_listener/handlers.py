@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from dicom_listener.receive import part10_header
 from dicom_listener.spool import SpoolFile
 from dicom_listener.transport import ListenerAssociation
+from triage.ingest.payload import Received
 from triage.ingest.result import IngestOutcome, IngestResult, StoreStatus
 
 if TYPE_CHECKING:
@@ -31,7 +32,13 @@ class Ingest(Protocol):
     """What the listener needs from ``triage.ingest.service.Ingestor``."""
 
     def ingest_file(
-        self, path: Path, *, calling_ae: str, source: str = "dicom", move: bool = False
+        self,
+        path: Path,
+        *,
+        calling_ae: str,
+        source: str = "dicom",
+        move: bool = False,
+        received: Received | None = None,
     ) -> IngestResult: ...
 
     def ingest_bytes(
@@ -80,7 +87,9 @@ def _ingest(
             reason = f"could not write the received data: {spooled.error}"
             LOGGER.error("C-STORE: %s; answering 0xA700", reason)
             return IngestResult(StoreStatus.OUT_OF_RESOURCES, IngestOutcome.REFUSED, reason)
-        return ingest.ingest_file(spooled.path, calling_ae=calling_ae, move=True)
+        return ingest.ingest_file(
+            spooled.path, calling_ae=calling_ae, move=True, received=spooled.received()
+        )
     header = _header(req, assoc)
     return ingest.ingest_bytes(header + req.DataSet.getvalue(), calling_ae=calling_ae)
 

@@ -1,10 +1,17 @@
-"""The listener: an AE built from the settings, served on a background thread."""
+"""The listener: an AE built from the settings, served on a background thread.
+
+``Listener.start`` binds the port itself; in a listener process of a pool
+(``pool.py``) ``Listener.start_handed_over`` serves the connections the pool's parent
+accepted and hands over (``serve_connection``) instead.
+"""
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
+from collections.abc import Callable
 
 from pynetdicom import AE, _config, evt
 
@@ -63,6 +70,7 @@ class Listener:
         self._server: ListenerServer | None = None
         self._thread: threading.Thread | None = None
         self._spool: Spool | None = None
+        self._accepting = threading.Lock()  # serve_connection vs stop
 
     @property
     def address(self) -> tuple[str, int]:
@@ -78,31 +86,8 @@ class Listener:
 
     def start(self, port: int | None = None) -> None:
         """Bind and serve in the background; ``port`` overrides the setting (0: any)."""
-        if self._server is not None:
-            raise RuntimeError("the listener is already running")
-        if _config.STORE_RECV_CHUNKED_DATASET:
-            # pynetdicom would write data sets to the system temp folder itself.
-            raise RuntimeError("pynetdicom's STORE_RECV_CHUNKED_DATASET must be off")
-        spool = Spool(self.settings.tmp_dir)
-        try:
-            server = ListenerServer(
-                self.ae,
-                (self.settings.bind_address, self.settings.dicom_port if port is None else port),
-                self.settings.ae_title,
-                self.ae.supported_contexts,
-                evt_handlers=[
-                    (evt.EVT_C_ECHO, handle_echo),
-                    (evt.EVT_C_STORE, handle_store, [self._ingest]),
-                ],
-                spool=spool,
-                inline_limit=self._inline_limit,
-                pdu_limit=self.policy.pdu_limit,
-                tls_context=self.policy.tls,
-            )
-        except BaseException:
-            spool.close()
-            raise
-        self._spool, self._server = spool, server
+        address = (self.settings.bind_address, self.settings.dicom_port if port is None else port)
+        server = self._serve(address, listen=True)
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": _POLL_SECONDS},
@@ -119,10 +104,64 @@ class Listener:
             "TLS" if self.policy.tls else "no TLS",
         )
 
+    def start_handed_over(self, address: tuple[str, int]) -> None:
+        """Serve connections accepted by someone else (``serve_connection``), who bound
+        ``address``; nothing is bound here."""
+        self._serve(address, listen=False)
+
+    def serve_connection(
+        self,
+        sock: socket.socket,
+        address: tuple[str, int],
+        *,
+        over_limit: bool = False,
+        on_end: Callable[[], None],
+    ) -> None:
+        """Serve one handed-over connection; ``over_limit`` rejects its association
+        (local-limit-exceeded). ``on_end`` runs once it is over, also when it is refused
+        because the listener is stopping."""
+        with self._accepting:
+            server = self._server
+            if server is not None:
+                server.serve_connection(sock, address, over_limit=over_limit, on_end=on_end)
+                return
+        sock.close()
+        on_end()
+
+    def _serve(self, address: tuple[str, int], *, listen: bool) -> ListenerServer:
+        if self._server is not None:
+            raise RuntimeError("the listener is already running")
+        if _config.STORE_RECV_CHUNKED_DATASET:
+            # pynetdicom would write data sets to the system temp folder itself.
+            raise RuntimeError("pynetdicom's STORE_RECV_CHUNKED_DATASET must be off")
+        spool = Spool(self.settings.tmp_dir)
+        try:
+            server = ListenerServer(
+                self.ae,
+                address,
+                self.settings.ae_title,
+                self.ae.supported_contexts,
+                evt_handlers=[
+                    (evt.EVT_C_ECHO, handle_echo),
+                    (evt.EVT_C_STORE, handle_store, [self._ingest]),
+                ],
+                spool=spool,
+                inline_limit=self._inline_limit,
+                pdu_limit=self.policy.pdu_limit,
+                tls_context=self.policy.tls,
+                listen=listen,
+            )
+        except BaseException:
+            spool.close()
+            raise
+        self._spool, self._server = spool, server
+        return server
+
     def stop(self, timeout: float = 30.0, *, hurry: threading.Event | None = None) -> bool:
         """Stop accepting, let running associations finish for up to ``timeout`` seconds
         (or until ``hurry`` is set), then abort the rest. True when all finished."""
-        server, self._server = self._server, None
+        with self._accepting:
+            server, self._server = self._server, None
         if server is None:
             return True
         server.shutdown()  # no new connections from here on

@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 
 from dicom_listener.writeback import start_writeback
+from triage.ingest.payload import ContentTracker, Received
 
 LOGGER = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class SpoolFile:
     (disk full) does not propagate into pynetdicom's reader thread, which would abort the
     association: the file is deleted, the rest of the object is discarded, and ``error``
     tells the C-STORE handler to answer "out of resources".
+
+    Each fragment is hashed as it is written (in the reader thread, while the rest is
+    still arriving), so the ingest need not read the file again (``received``).
     """
 
     def __init__(self, fd: int | None, path: Path, error: OSError | None = None) -> None:
@@ -54,6 +58,7 @@ class SpoolFile:
         self._fd = fd
         self.size = 0
         self.error = error
+        self._content = ContentTracker()
 
     @property
     def file(self) -> SpoolFile:
@@ -73,10 +78,15 @@ class SpoolFile:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
             return len(data)
+        self._content.update(data)
         if len(data) >= _WRITEBACK_MIN:
             start_writeback(self._fd, self.size, len(data))
         self.size += len(data)
         return len(data)
+
+    def received(self) -> Received:
+        """The digest, size and first bytes of what was written."""
+        return self._content.received()
 
     def flush(self) -> None:
         """Writes are unbuffered; durability is the ingestor's fsync."""

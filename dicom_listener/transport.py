@@ -12,6 +12,10 @@ Written against pynetdicom 3.0.x (pinned); each override says which trap it clos
   and deletes any partial file when the association ends, however it ends; and it
   accepts the transfer syntax the requestor proposed first (pynetdicom would take the
   first of ours), so objects arrive the way the sender holds them.
+- In a listener process of a pool (``pool.py``) ``ListenerServer`` has no listening
+  socket of its own: the parent accepts and hands each connection over
+  (``serve_connection``), and tells it when the association limit, which the parent
+  keeps for all processes together, is reached.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import socket
 import ssl
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from socketserver import BaseServer
 from typing import TYPE_CHECKING, Any
@@ -34,6 +39,7 @@ from pynetdicom._handlers import (
     standard_pdu_recv_handler,
     standard_pdu_sent_handler,
 )
+from pynetdicom.acse import ACSE
 from pynetdicom.association import Association
 from pynetdicom.transport import (
     RequestHandler,
@@ -68,11 +74,26 @@ def _drop_standard_logging(target: Association | ThreadedAssociationServer) -> N
 
 
 class ListenerAssociation(Association):
-    """An acceptor association that spools C-STORE data sets and cleans up after itself."""
+    """An acceptor association that spools C-STORE data sets and cleans up after itself.
 
-    def __init__(self, ae: ApplicationEntity, spool: AssociationSpool, inline_limit: int) -> None:
+    ``over_limit``: reject it as pynetdicom does when too many associations are open
+    (the pool's parent counts them across processes); ``on_end`` runs once it has ended.
+    """
+
+    def __init__(
+        self,
+        ae: ApplicationEntity,
+        spool: AssociationSpool,
+        inline_limit: int,
+        *,
+        over_limit: bool = False,
+        on_end: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(ae, MODE_ACCEPTOR)
         self.spool = spool
+        self.on_end = on_end
+        if over_limit:
+            self.acse = _OverLimitACSE(self)
         self.dul = ListenerDUL(self)
         # The timers live in the DUL: set them again on ours.
         self.acse_timeout = ae.acse_timeout
@@ -106,6 +127,28 @@ class ListenerAssociation(Association):
             if self.outcomes:
                 summary = ", ".join(f"{n} {k}" for k, n in sorted(self.outcomes.items()))
                 LOGGER.info("association from %s ended: %s", peer_name(self), summary)
+            if self.on_end is not None:
+                self.on_end()
+
+
+class _OverLimitACSE(ACSE):
+    """Answers the association request with A-ASSOCIATE-RJ rejected-transient,
+    service-provider (presentation), local-limit-exceeded: what pynetdicom answers when
+    its own count of associations is over the maximum."""
+
+    def _negotiate_as_acceptor(self) -> None:
+        assoc = self.assoc
+        request = assoc.requestor.primitive
+        if request is not None:
+            assoc.requestor.ae_title = request.calling_ae_title
+        LOGGER.info(
+            "rejecting an association from %s: %d associations are open already",
+            peer_name(assoc),
+            assoc.ae.maximum_associations,
+        )
+        self.send_reject(0x02, 0x03, 0x02)
+        evt.trigger(assoc, evt.EVT_REJECTED, {})
+        assoc.kill()
 
 
 def _follow_requestor_order(event: evt.Event) -> None:
@@ -121,7 +164,29 @@ def _follow_requestor_order(event: evt.Event) -> None:
 class ListenerRequestHandler(RequestHandler):
     server: ListenerServer
 
+    def __init__(
+        self,
+        request: Any,
+        client_address: Any,
+        server: BaseServer,
+        *,
+        over_limit: bool = False,
+        on_end: Callable[[], None] | None = None,
+    ) -> None:
+        self.over_limit = over_limit
+        self.on_end = on_end
+        super().__init__(request, client_address, server)
+
     def handle(self) -> None:
+        started = False
+        try:
+            started = self._handle()
+        finally:
+            if not started and self.on_end is not None:
+                self.on_end()
+
+    def _handle(self) -> bool:
+        """Start the connection's association; whether one was started."""
         sock: socket.socket = self.request
         server = self.server
         if server.tls_context is not None:
@@ -129,19 +194,26 @@ class ListenerRequestHandler(RequestHandler):
             if tls is None:
                 LOGGER.info("TLS handshake with %s failed or timed out", self.client_address[0])
                 _close_quietly(sock)
-                return
+                return False
             sock = self.request = tls
         # Without a timeout a peer that stops mid-PDU would hold the reader thread forever.
         sock.settimeout(server.ae.network_timeout)
         assoc = self._create_association()
         evt.trigger(assoc, evt.EVT_CONN_OPEN, {"address": self.client_address})
         assoc.start()
+        return True
 
     def _create_association(self) -> ListenerAssociation:
         # As pynetdicom's RequestHandler._create_association, with our classes.
         server = self.server
         ae = self.ae
-        assoc = ListenerAssociation(ae, server.spool.for_association(), server.inline_limit)
+        assoc = ListenerAssociation(
+            ae,
+            server.spool.for_association(),
+            server.inline_limit,
+            over_limit=self.over_limit,
+            on_end=self.on_end,
+        )
         assoc._server = server
         timestamp = datetime.strftime(datetime.now(), "%Y%m%d%H%M%S")
         assoc.name = f"AcceptorThread@{timestamp}"
@@ -183,11 +255,15 @@ class ListenerServer(ThreadedAssociationServer):
         inline_limit: int,
         pdu_limit: int,
         tls_context: ssl.SSLContext | None,
+        listen: bool = True,
     ) -> None:
+        """With ``listen=False`` no socket is bound: connections come through
+        ``serve_connection`` and ``address`` is only what the associations are told."""
         self.spool = spool
         self.inline_limit = inline_limit
         self.pdu_limit = pdu_limit
         self.tls_context = tls_context
+        self.listening = listen
         super().__init__(
             ae,
             address,
@@ -198,14 +274,56 @@ class ListenerServer(ThreadedAssociationServer):
             request_handler=ListenerRequestHandler,
         )
 
+        if not listen and self.socket is not None:
+            self.socket.close()  # made by socketserver, never bound
+
+    def server_bind(self) -> None:
+        if self.listening:
+            super().server_bind()
+
+    def server_activate(self) -> None:
+        if self.listening:
+            super().server_activate()
+
     def _bind_defaults(self) -> None:
         super()._bind_defaults()
         _drop_standard_logging(self)
 
+    def serve_connection(
+        self,
+        sock: socket.socket,
+        address: tuple[str, int],
+        *,
+        over_limit: bool,
+        on_end: Callable[[], None],
+    ) -> None:
+        """Serve a connection accepted elsewhere, in a thread of its own, as
+        ``process_request`` does; ``on_end`` runs once whatever it started has ended."""
+        threading.Thread(
+            target=self._serve_connection,
+            args=(sock, address, over_limit, on_end),
+            name="dicom-listener-connection",
+            daemon=True,
+        ).start()
+
+    def _serve_connection(
+        self,
+        sock: socket.socket,
+        address: tuple[str, int],
+        over_limit: bool,
+        on_end: Callable[[], None],
+    ) -> None:
+        try:
+            ListenerRequestHandler(sock, address, self, over_limit=over_limit, on_end=on_end)
+        except Exception:
+            self.handle_error(sock, address)
+            self.shutdown_request(sock)
+
     def shutdown(self) -> None:
         """Stop accepting and close the listening socket (associations keep running)."""
-        BaseServer.shutdown(self)
-        self.server_close()
+        if self.listening:
+            BaseServer.shutdown(self)
+            self.server_close()
 
 
 def _tls_handshake(

@@ -57,7 +57,16 @@ class Settings(BaseSettings):
     dicom_port: int = Field(11112, ge=1, le=65535)
     bind_address: str = "0.0.0.0"  # noqa: S104 - a DICOM listener serves the network
     allowed_calling_aets: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    max_associations: int = Field(16, ge=1, le=1000)
+    max_associations: int = Field(
+        16, ge=1, le=1000, description="simultaneous associations, all listener processes together"
+    )
+    listener_processes: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="processes receiving associations (one Python process is bound to one "
+        "CPU); 0 = the number of CPUs; 1 = the listener runs inside serve/listener itself",
+    )
     acse_timeout: float = Field(30.0, gt=0)
     dimse_timeout: float = Field(60.0, gt=0)
     network_timeout: float = Field(120.0, gt=0)
@@ -172,6 +181,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'msk-triage.db').resolve()}"
+
+    @property
+    def resolved_listener_processes(self) -> int:
+        """``listener_processes``, with 0 meaning the CPUs this process may run on."""
+        if self.listener_processes:
+            return self.listener_processes
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
 
     @property
     def archive_dir(self) -> Path:

@@ -1,6 +1,8 @@
 """Ingest benchmark: the same corpus sent by dcmtk to ours and to its peers, in one run.
 
     .venv/bin/python -m bench.ingest [--repeat N] [--reports N] [--images N]
+                                     [--only ours,pynetdicom,dcmtk,discard,null]
+                                     [--corpora sr,images] [--associations 1,4]
 
 Receivers (each started on a fresh folder for every run, interleaved within each repeat so
 machine load hits them alike; the median run is reported):
@@ -43,7 +45,13 @@ from bench.ingest.receivers import (
 from bench.ingest.senders import send
 
 DCMTK = dcmtk_storescp(fork=True)
-RECEIVERS = (OURS, PYNETDICOM_STORESCP, DCMTK, DISCARD, OUR_LISTENER_ONLY)
+RECEIVERS = {
+    "ours": OURS,
+    "pynetdicom": PYNETDICOM_STORESCP,
+    "dcmtk": DCMTK,
+    "discard": DISCARD,
+    "null": OUR_LISTENER_ONLY,
+}
 ASSOCIATIONS = (1, 4)
 
 
@@ -114,7 +122,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--reports", type=int, default=500)
     parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--only", default=",".join(RECEIVERS), help="receivers to run")
+    parser.add_argument("--corpora", default="sr,images")
+    parser.add_argument("--associations", default="1,4")
     args = parser.parse_args()
+    receivers = [RECEIVERS[name] for name in args.only.split(",")]
+    associations_list = [int(n) for n in args.associations.split(",")]
+    corpus_names = args.corpora.split(",")
     os.chdir(Path(__file__).resolve().parents[2])  # `-m bench.ingest.*` resolves from here
 
     _describe_machine()
@@ -122,10 +136,12 @@ def main() -> None:
         work = Path(tmp)
         corpora = build(work / "corpus", reports=args.reports, images=args.images)
         plan: list[tuple[Receiver, Row]] = []
-        for corpus in corpora:
-            for associations in ASSOCIATIONS:
-                plan += [(r, Row(r.name, corpus, associations, True)) for r in RECEIVERS]
-                if corpus is corpora[0]:
+        for corpus, name in zip(corpora, ("sr", "images"), strict=True):
+            if name not in corpus_names:
+                continue
+            for associations in associations_list:
+                plan += [(r, Row(r.name, corpus, associations, True)) for r in receivers]
+                if corpus is corpora[0] and OURS in receivers:
                     plan.append((OURS, Row(OURS.name, corpus, associations, False)))
         for repeat in range(args.repeat):
             for receiver, row in plan:
@@ -162,24 +178,32 @@ def _table(rows: list[Row], corpora: tuple[Corpus, Corpus]) -> None:
             for row in rows:
                 if row.corpus is not corpus or row.associations != associations:
                     continue
+                ratio = ours.per_second / row.per_second if ours is not None else float("nan")
                 print(
                     f"{corpus.name:<15} {associations:>5}  {row.label:<36} "
                     f"{row.per_second:>7.1f} {row.mb_per_second:>7.1f} {row.spread:>4.0f} "
                     f"{row.cpu_ms:>11.2f} {row.rss_mb:>7.0f} "
-                    f"{ours.per_second / row.per_second:>9.2f}"
+                    f"{ratio:>9.2f}"
                 )
         print()
 
 
 def _find(
     rows: list[Row], name: str, corpus: Corpus, associations: int, nodelay: bool = True
-) -> Row:
+) -> Row | None:
     return next(
-        r
-        for r in rows
-        if (r.receiver, r.corpus.name, r.associations, r.nodelay)
-        == (name, corpus.name, associations, nodelay)
+        (
+            r
+            for r in rows
+            if (r.receiver, r.corpus.name, r.associations, r.nodelay)
+            == (name, corpus.name, associations, nodelay)
+        ),
+        None,
     )
+
+
+def _ratio(a: Row | None, b: Row | None) -> float | None:
+    return None if a is None or b is None else a.per_second / b.per_second
 
 
 def _goals(rows: list[Row], corpora: tuple[Corpus, Corpus]) -> None:
@@ -195,15 +219,18 @@ def _goals(rows: list[Row], corpora: tuple[Corpus, Corpus]) -> None:
     ]
     print("goals (issue 2)")
     for label, corpus, associations, peer, target in checks:
-        ratio = (
-            _find(rows, OURS.name, corpus, associations).per_second
-            / _find(rows, peer, corpus, associations).per_second
+        ratio = _ratio(
+            _find(rows, OURS.name, corpus, associations), _find(rows, peer, corpus, associations)
         )
-        print(f"  {'met ' if ratio >= target else 'MISS'}  {label}: {ratio:.2f}×")
+        if ratio is not None:
+            print(f"  {'met ' if ratio >= target else 'MISS'}  {label}: {ratio:.2f}×")
     for associations in ASSOCIATIONS:
-        with_nodelay = _find(rows, OURS.name, sr, associations, True).per_second
-        nagle = _find(rows, OURS.name, sr, associations, False).per_second
-        ratio = nagle / with_nodelay
+        ratio = _ratio(
+            _find(rows, OURS.name, sr, associations, False),
+            _find(rows, OURS.name, sr, associations, True),
+        )
+        if ratio is None:
+            continue
         print(
             f"  {'met ' if ratio >= 0.8 else 'MISS'}  small SR, {associations} assoc: Nagle "
             f"sender ≥ 0.8× TCP_NODELAY sender: {ratio:.2f}×"

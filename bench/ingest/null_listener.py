@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from dicom_listener.server import Listener
+from triage.ingest.payload import Received
 from triage.ingest.result import IngestOutcome, IngestResult, StoreStatus
 from triage.settings import load_settings
 
@@ -20,7 +21,13 @@ _OK = IngestResult(StoreStatus.SUCCESS, IngestOutcome.STORED)
 
 class NullIngest:
     def ingest_file(
-        self, path: Path, *, calling_ae: str, source: str = "dicom", move: bool = False
+        self,
+        path: Path,
+        *,
+        calling_ae: str,
+        source: str = "dicom",
+        move: bool = False,
+        received: Received | None = None,
     ) -> IngestResult:
         if move:
             path.unlink(missing_ok=True)

@@ -25,21 +25,52 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it, running now."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{current}/task/{task}/children") as fh:
+                    todo += [int(child) for child in fh.read().split()]
+            except FileNotFoundError:
+                continue
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its reaped children (dcmtk's forked storescp)."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
-    return (utime + stime + cutime + cstime) / _CLOCK_TICKS
+    """User + system CPU of a process, of its running descendants (our listener
+    processes) and of its reaped children (dcmtk's forked storescp)."""
+    total = 0
+    for process in descendants(pid):
+        try:
+            with open(f"/proc/{process}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # ended meanwhile: its parent's cutime has it once it is reaped
+        total += sum(int(v) for v in fields[11:15])
+    return total / _CLOCK_TICKS
 
 
 def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a process, in MB (forked children not included)."""
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    """Peak resident memory (VmHWM) of a process plus that of its running descendants,
+    in MB (dcmtk's forked children, gone by now, are not included)."""
+    total = 0.0
+    for process in descendants(pid):
+        try:
+            with open(f"/proc/{process}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1]) / 1024
+        except FileNotFoundError:
+            continue
+    return total
 
 
 @dataclass

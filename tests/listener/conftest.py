@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from dicom_listener.server import Listener
 from triage.db.engine import make_engine
 from triage.db.migrate import upgrade
+from triage.ingest.payload import Received
 from triage.ingest.result import IngestOutcome, IngestResult, StoreStatus
 from triage.ingest.service import Ingestor
 from triage.settings import Settings, load_settings
@@ -79,7 +80,13 @@ class RecordingIngest:
         return IngestResult(self.status, outcome)
 
     def ingest_file(
-        self, path: Path, *, calling_ae: str, source: str = "dicom", move: bool = False
+        self,
+        path: Path,
+        *,
+        calling_ae: str,
+        source: str = "dicom",
+        move: bool = False,
+        received: Received | None = None,
     ) -> IngestResult:
         data = path.read_bytes()
         if move:

@@ -1,7 +1,10 @@
 """``msk-triage serve``: the DICOM listener and the scheduled jobs in one process.
 
 ``run_service`` is the whole life cycle (database, ingest, listener, optional scheduler,
-signals, orderly stop); ``msk-triage listener`` calls it with ``scheduler=False``.
+signals, orderly stop); ``msk-triage listener`` calls it with ``scheduler=False``. With
+``listener_processes`` > 1 (the default on a machine with several CPUs) associations are
+received by that many listener processes (``dicom_listener.pool``, each running
+``triage.cli.listener_process``) and this process accepts, supervises and runs the jobs.
 ``stop_signals`` and ``quiet_chatty_loggers`` serve the other long-running commands
 (``worker``, ``scheduler``) too.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,11 +29,14 @@ from triage.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from dicom_listener.pool import ListenerPool
     from dicom_listener.server import Listener
 
 LOGGER = logging.getLogger("triage.serve")
 
 DEFAULT_GRACE_SECONDS = 30.0
+# How one listener process of a pool is started (see triage/cli/listener_process.py).
+LISTENER_PROCESS_COMMAND = (sys.executable, "-m", "triage.cli.listener_process")
 
 
 class StopRequest:
@@ -73,9 +80,11 @@ def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) ->
     quiet_chatty_loggers()
     # Imported here, so other commands do not pay for pynetdicom and the database layer.
     from dicom_listener.policy import ListenerConfigError, build_policy
+    from dicom_listener.pool import ListenerPool
     from dicom_listener.server import Listener
     from triage.db.engine import make_engine
     from triage.db.migrate import upgrade
+    from triage.ingest.remote import SERVICE as COMMIT_SERVICE
     from triage.ingest.service import Ingestor
 
     with stop_signals() as request:
@@ -96,10 +105,25 @@ def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) ->
                     f"cannot prepare the database {_safe_url(settings)}: {exc}"
                 ) from None
             try:
+                # Also with a pool: a data dir that cannot be used is said here, once.
                 ingestor = Ingestor(settings=settings, engine=engine)
             except OSError as exc:
                 raise click.ClickException(_data_dir_error(settings, exc)) from None
-            listener = Listener(settings, ingestor, policy=policy)
+            processes = settings.resolved_listener_processes
+            listener: Listener | ListenerPool
+            if processes > 1:
+                # On SQLite this process commits the index entries of all listener
+                # processes, in shared groups (triage/ingest/remote.py).
+                sqlite = engine.dialect.name == "sqlite"
+                listener = ListenerPool(
+                    settings,
+                    processes=processes,
+                    command=LISTENER_PROCESS_COMMAND,
+                    policy=policy,
+                    services={COMMIT_SERVICE: ingestor.commit_for} if sqlite else None,
+                )
+            else:
+                listener = Listener(settings, ingestor, policy=policy)
             _start_listener(listener, settings)
             jobs = None
             try:
@@ -109,13 +133,16 @@ def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) ->
                     jobs = _start_scheduler(settings, engine)
                 host, port = listener.address
                 LOGGER.info(
-                    "msk-triage is receiving as AE title %s on %s:%d%s; SIGTERM or Ctrl-C stops",
+                    "msk-triage is receiving as AE title %s on %s:%d%s%s; SIGTERM or Ctrl-C stops",
                     settings.ae_title,
                     host,
                     port,
+                    f" in {processes} listener processes" if processes > 1 else "",
                     " with the scheduler" if jobs is not None else "",
                 )
-                request.stop.wait()
+                while not request.stop.wait(1.0):
+                    if not listener.running:
+                        raise click.ClickException("the DICOM listener stopped unexpectedly")
             finally:
                 _stop(listener, jobs, grace_seconds, request)
         finally:
@@ -136,10 +163,14 @@ def quiet_chatty_loggers() -> None:
             logger.setLevel(logging.WARNING)
 
 
-def _start_listener(listener: Listener, settings: Settings) -> None:
+def _start_listener(listener: Listener | ListenerPool, settings: Settings) -> None:
+    from dicom_listener.pool import PoolStartError
+
     where = f"{settings.bind_address}:{settings.dicom_port}"
     try:
         listener.start()
+    except PoolStartError as exc:
+        raise click.ClickException(f"cannot start the DICOM listener: {exc}") from None
     except OSError as exc:
         if exc.filename:  # the spool folder under the data dir, not the socket
             raise click.ClickException(
@@ -169,7 +200,9 @@ def _start_scheduler(settings: Settings, engine: Engine) -> Any:
     return jobs
 
 
-def _stop(listener: Listener, jobs: Any, grace_seconds: float, request: StopRequest) -> None:
+def _stop(
+    listener: Listener | ListenerPool, jobs: Any, grace_seconds: float, request: StopRequest
+) -> None:
     if listener.running:
         LOGGER.info("no longer accepting associations")
         if not listener.stop(grace_seconds, hurry=request.hurry):

@@ -35,6 +35,7 @@ from triage.db.crud import index
 from triage.db.engine import write_lock, writer
 from triage.db.models import InstanceSource
 from triage.ingest.archive import Archive
+from triage.ingest.errors import DescribedError
 from triage.ingest.header import InstanceHeader
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,11 @@ class TakenError(Exception):
     """The (SOP instance, revision) was reserved by a concurrent writer."""
 
 
-class UnknownCommitError(Exception):
+class UnknownCommitError(DescribedError):
     """The commit failed and whether it happened cannot be told now."""
 
 
-class GroupError(Exception):
+class GroupError(DescribedError):
     """The group transaction holding this object failed."""
 
 

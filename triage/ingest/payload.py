@@ -3,12 +3,16 @@
 Each payload yields its header, its digest and finally a fsynced temp file, which the
 commit renames into the archive; ``discard`` removes whatever is left of it (nothing,
 once it was renamed) and, for a moved file that was copied in, the original.
+
+Whoever wrote a moved file may say what it wrote (``Received``: the listener hashes
+each fragment as it spools it), so the file is not read again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +27,35 @@ from triage.ingest.header import (
 from triage.ingest.result import StoreStatus
 
 _CHUNK = 1 << 20
+# The header is parsed from at most this many leading bytes (then pydicom reads the file).
+PREFIX_BYTES = FILE_PREFIX_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What the writer of a file saw while writing it, so that it need not be read again."""
+
+    sha256: str  # hex digest of all of the file's bytes
+    size: int
+    prefix: bytes  # the first min(size, PREFIX_BYTES) bytes
+
+
+class ContentTracker:
+    """Builds a ``Received`` from the bytes written to a file, in order."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._prefix = bytearray()
+        self.size = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._hash.update(data)  # releases the GIL for all but tiny fragments
+        if len(self._prefix) < PREFIX_BYTES:
+            self._prefix += memoryview(data)[: PREFIX_BYTES - len(self._prefix)]
+        self.size += len(data)
+
+    def received(self) -> Received:
+        return Received(self._hash.hexdigest(), self.size, bytes(self._prefix))
 
 
 class Payload(Protocol):
@@ -104,13 +137,15 @@ class MovedFile:
     """A file whose ownership passes to the ingest (the listener's spool file): renamed
     into the archive if kept, deleted otherwise.
 
-    The listener's hot path, so the file is opened once: one pass reads the header's
-    bytes and hashes the content, and the same descriptor is fsynced.
+    The listener's hot path: given ``received`` (what the listener hashed while it
+    wrote the file), the file is not read at all; else it is opened once, one pass reads
+    the header's bytes and hashes the content, and the same descriptor is fsynced.
     """
 
-    def __init__(self, path: Path, archive: Archive) -> None:
+    def __init__(self, path: Path, archive: Archive, received: Received | None = None) -> None:
         self._path = path
         self._archive = archive
+        self._received = received
         # Outside the temp dir a rename might cross file systems: copy it in instead.
         self._in_place = archive.is_temp(path)
         self._fd: int | None = None
@@ -121,6 +156,12 @@ class MovedFile:
     def header(self) -> InstanceHeader:
         if not self._in_place:
             return read_header(self._path)
+        received = self._received
+        if received is not None:
+            self._digest = received.sha256, received.size
+            self._temp = self._path
+            complete = received.size <= len(received.prefix)
+            return read_header_start(received.prefix, complete=complete, file=self._path)
         try:
             self._fd = os.open(self._path, os.O_RDONLY)
             digest = hashlib.sha256()

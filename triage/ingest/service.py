@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -34,9 +35,11 @@ from triage.db.crud.retention import mark_restored
 from triage.db.engine import write_lock, writer
 from triage.db.models import InstanceSource
 from triage.ingest.archive import Archive, remove_stale_temp
-from triage.ingest.commit import Committer, GroupError, Pending, TakenError, UnknownCommitError
+from triage.ingest.commit import Committer, Pending, TakenError
+from triage.ingest.errors import describe, retryable
 from triage.ingest.header import HeaderError, InstanceHeader
-from triage.ingest.payload import BytesPayload, CopiedFile, MovedFile, Payload
+from triage.ingest.payload import BytesPayload, CopiedFile, MovedFile, Payload, Received
+from triage.ingest.remote import RetryCommitError, serve_commit
 from triage.ingest.result import IngestOutcome, IngestResult, StoreStatus
 from triage.settings import Settings
 
@@ -47,12 +50,18 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 # Temp files untouched for this long belong to no one in flight.
 STALE_TEMP_SECONDS = 3600.0
-# SQLSTATEs that ask the client to retry the transaction.
-_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class IndexCommitter(Protocol):
+    """What commits index entries: ``Committer`` here, or ``RemoteCommitter``."""
+
+    def commit(self, pending: Pending) -> None: ...
+
+    def forget_ids(self) -> None: ...
 
 
 class Ingestor:
@@ -65,7 +74,10 @@ class Ingestor:
         engine: Engine,
         clock: Callable[[], datetime] = utc_now,
         stale_temp_seconds: float = STALE_TEMP_SECONDS,
+        committer: IndexCommitter | None = None,
     ) -> None:
+        """``committer``: another process commits the index entries (a listener process
+        of a pool on SQLite, see ``triage.ingest.remote``); by default this one does."""
         self._settings = settings
         self._engine = engine
         self._clock = clock
@@ -77,7 +89,8 @@ class Ingestor:
         removed = remove_stale_temp(settings.tmp_dir, older_than_seconds=stale_temp_seconds)
         if removed:
             log.info("removed %d stale temp file(s) from %s", removed, settings.tmp_dir)
-        self._committer = Committer(engine, self.archive, describe=_describe)
+        self._committer = Committer(engine, self.archive, describe=describe)
+        self._index: IndexCommitter = self._committer if committer is None else committer
 
     # public API ---------------------------------------------------------------------
     def ingest_bytes(self, data: bytes, *, calling_ae: str, source: str = "dicom") -> IngestResult:
@@ -85,12 +98,26 @@ class Ingestor:
         return self._ingest(BytesPayload(data, self.archive), calling_ae, source)
 
     def ingest_file(
-        self, path: Path, *, calling_ae: str, source: str = "dicom", move: bool = False
+        self,
+        path: Path,
+        *,
+        calling_ae: str,
+        source: str = "dicom",
+        move: bool = False,
+        received: Received | None = None,
     ) -> IngestResult:
         """Store a Part 10 file. ``move``: the file (in the temp dir) becomes ours: it is
-        renamed into the archive, or deleted; otherwise it is copied and left alone."""
-        payload: Payload = MovedFile(path, self.archive) if move else CopiedFile(path, self.archive)
+        renamed into the archive, or deleted; otherwise it is copied and left alone.
+        ``received`` (with ``move``): its digest, size and first bytes, as its writer
+        saw them, so that it is not read again."""
+        payload: Payload = (
+            MovedFile(path, self.archive, received) if move else CopiedFile(path, self.archive)
+        )
         return self._ingest(payload, calling_ae, source)
+
+    def commit_for(self, pending: Any) -> tuple[str, str | None]:
+        """Commit an index entry another process prepared (``RemoteCommitter``)."""
+        return serve_commit(self._committer, pending)
 
     # the protocol -------------------------------------------------------------------
     def _ingest(self, payload: Payload, calling_ae: str, source: str) -> IngestResult:
@@ -102,7 +129,7 @@ class Ingestor:
         except HeaderError as exc:
             result = _refused(exc.status, exc.reason)
         except Exception as exc:
-            result = _refused(StoreStatus.OUT_OF_RESOURCES, _describe(exc), header)
+            result = _refused(StoreStatus.OUT_OF_RESOURCES, describe(exc), header)
             log.debug("ingest failure", exc_info=True)
         finally:
             _quietly(payload.discard)
@@ -154,14 +181,17 @@ class Ingestor:
                 stable_due_at=now + self._stable,
             )
             try:
-                self._committer.commit(pending)
+                self._index.commit(pending)
             except TakenError:
                 continue  # a concurrent writer stored this revision: look again
+            except RetryCommitError as exc:  # as a retryable database error, elsewhere
+                last_error = exc
+                continue
             except DBAPIError as exc:
-                if not _retryable(exc):
+                if not retryable(exc):
                     raise
                 if isinstance(exc, IntegrityError):
-                    self._committer.forget_ids()  # a cached id may name a row that is gone
+                    self._index.forget_ids()  # a cached id may name a row that is gone
                 last_error = exc
                 log.debug("retrying after %s", type(exc.orig).__name__)
                 continue
@@ -170,7 +200,7 @@ class Ingestor:
             return _result(header, outcome, revision)
         raise RuntimeError(
             f"gave up after {MAX_ATTEMPTS} attempts"
-            + (f" ({_describe(last_error)})" if last_error else " (concurrent writers)")
+            + (f" ({describe(last_error)})" if last_error else " (concurrent writers)")
         )
 
     def _ensure_archived(self, latest: index.LatestRevision, payload: Payload) -> None:
@@ -191,24 +221,6 @@ class Ingestor:
                 "purged" if latest.purged else "missing",
                 relative,
             )
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    if exc.connection_invalidated or isinstance(exc, IntegrityError):
-        return True
-    return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
-
-
-def _describe(exc: BaseException) -> str:
-    # SQLAlchemy errors carry statement parameters (patient names); the driver's
-    # message does not.
-    if isinstance(exc, UnknownCommitError | GroupError):
-        return str(exc)
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        return f"database error: {type(exc.orig).__name__}: {str(exc.orig).strip()[:300]}"
-    if isinstance(exc, OSError):
-        return f"{type(exc).__name__}: {exc.strerror or exc}"
-    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 def _quietly(action: Callable[[], object]) -> None:
