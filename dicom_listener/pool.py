@@ -17,9 +17,11 @@ and answers exactly as a single-process listener does (``pool_member.py``). The 
   grace period (or abort them when hurried) and waits for them;
 - takes its listener processes with it when it is killed: each dies with its parent
   (``PR_SET_PDEATHSIG``), so a crash of the service is a crash of all of it;
-- runs ``services`` the processes call (``pool_member.Member.call``), each call in a
-  thread of its own: the composition root uses this for SQLite index commits, so that
-  the objects of all processes share one group commit (``triage.ingest.remote``).
+- runs ``services`` the processes call (``pool_member.Member.call``): each service has
+  a thread of its own that takes all the calls waiting for it at once (a batch: the
+  calls that came in while it ran the previous one). The composition root uses this
+  for SQLite index commits, so that the objects of all processes share one group
+  commit (``triage.ingest.remote``).
 
 Why not ``SO_REUSEPORT`` (one listening socket per process): the kernel spreads
 connections by a hash of their addresses, not by load (four associations on two
@@ -34,6 +36,7 @@ import contextlib
 import itertools
 import logging
 import os
+import queue
 import selectors
 import signal
 import socket
@@ -42,7 +45,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +63,12 @@ _START_TIMEOUT = 120.0
 _STOP_MARGIN = 15.0
 _TICK = 0.5
 _BACKLOG = 128
+_SEND_TIMEOUT = 5.0
+# The most calls one batch of a service takes.
+_MAX_BATCH = 256
+
+# A service: the payloads of the calls waiting for it, in; their results, in order, out.
+Service = Callable[[list[Any]], list[Any]]
 
 
 class PoolStartError(Exception):
@@ -79,6 +87,18 @@ class _Member:
     error: str | None = None
     connections: set[int] = field(default_factory=set)
     last_given: float = 0.0
+    served: int = 0
+
+
+@dataclass(frozen=True)
+class ProcessStatus:
+    """One listener process, as ``ListenerPool.status`` reports it."""
+
+    index: int
+    pid: int
+    ready: bool
+    associations: int  # running now
+    served: int  # connections handed to it since it started
 
 
 @dataclass(eq=False)
@@ -103,7 +123,7 @@ class ListenerPool:
         processes: int,
         command: Sequence[str],
         policy: Policy | None = None,
-        services: Mapping[str, Callable[[Any], Any]] | None = None,
+        services: Mapping[str, Service] | None = None,
     ) -> None:
         if processes < 1:
             raise ValueError("a pool needs at least one listener process")
@@ -111,13 +131,10 @@ class ListenerPool:
         self.policy = build_policy(settings) if policy is None else policy
         self.processes = processes
         self._command = list(command)
-        self._services = dict(services or {})
-        # A call runs while an association waits for it: one thread per possible one.
-        self._calls = ThreadPoolExecutor(
-            max_workers=settings.max_associations + processes,
-            thread_name_prefix="dicom-listener-call",
-        )
+        self._service_functions = dict(services or {})
+        self._services: dict[str, _ServiceThread] = {}
         self._sock: socket.socket | None = None
+        self._address: tuple[str, int] | None = None
         self._thread: threading.Thread | None = None
         self._members: dict[int, _Member] = {}
         self._restart_at: dict[int, float] = {}
@@ -139,19 +156,23 @@ class ListenerPool:
     # the interface of Listener --------------------------------------------------------
     @property
     def address(self) -> tuple[str, int]:
-        if self._sock is None:
+        """The bound (host, port); the port is the real one when 0 was asked for."""
+        if self._address is None:
             raise RuntimeError("the listener is not running")
-        host, port = self._sock.getsockname()[:2]
-        return str(host), int(port)
+        return self._address
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def pids(self) -> list[int]:
-        """The pids of the listener processes running now."""
+    def status(self) -> list[ProcessStatus]:
+        """The listener processes running now."""
         members = self._members.copy()  # atomic: the pool's thread changes it
-        return [m.proc.pid for m in members.values() if m.proc.poll() is None]
+        return [
+            ProcessStatus(m.index, m.proc.pid, m.ready, len(m.connections), m.served)
+            for m in sorted(members.values(), key=lambda m: m.index)
+            if m.proc.poll() is None
+        ]
 
     def start(self, port: int | None = None) -> None:
         """Bind the port (``OSError`` if it is taken), start the listener processes and
@@ -161,6 +182,8 @@ class ListenerPool:
         self._sock = _bind(
             self.settings.bind_address, self.settings.dicom_port if port is None else port
         )
+        host, bound = self._sock.getsockname()[:2]
+        self._address = str(host), int(bound)
         self._thread = threading.Thread(target=self._run, name="dicom-listener-pool")
         self._thread.start()
         self._started.wait()
@@ -205,6 +228,12 @@ class ListenerPool:
     def _run(self) -> None:
         assert self._sock is not None
         self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        self._services = {
+            name: _ServiceThread(name, function)
+            for name, function in self._service_functions.items()
+        }
+        for service in self._services.values():
+            service.start()
         try:
             for index in range(self.processes):
                 self._spawn(index)
@@ -222,7 +251,8 @@ class ListenerPool:
             self._clean = False
         finally:
             self._kill_all()
-            self._calls.shutdown(wait=True)
+            for service in self._services.values():
+                service.finish()
             self._close()
             self._started.set()
 
@@ -340,6 +370,7 @@ class ListenerPool:
             if not over_limit:
                 member.connections.add(number)
             member.last_given = now
+            member.served += 1
         finally:
             waiting.sock.close()
 
@@ -357,7 +388,7 @@ class ListenerPool:
         if message.connection is not None:
             message.connection.close()  # children never send descriptors
         if message.kind == "call":
-            self._calls.submit(self._call, member, message.body)
+            self._call(member, message.body)
         elif message.kind == "closed":
             member.connections.discard(int(message.body.get("id", 0)))
         elif message.kind == "ready":
@@ -370,26 +401,11 @@ class ListenerPool:
                 LOGGER.error("listener process %d cannot start: %s", member.index, member.error)
 
     def _call(self, member: _Member, body: dict[str, Any]) -> None:
-        """Run a service for a listener process and answer it (in a call thread)."""
-        number = body.get("id")
         service = self._services.get(str(body.get("service")))
-        reply: dict[str, Any] = {"id": number}
         if service is None:
-            reply["error"] = f"no service {body.get('service')!r}"
+            _answer(member, {"id": body.get("id"), "error": f"no service {body.get('service')!r}"})
         else:
-            try:
-                reply["result"] = service(body.get("payload"))
-            except Exception as exc:
-                LOGGER.exception("service %r failed", body.get("service"))
-                reply["error"] = f"{type(exc).__name__}: {exc}"
-        try:
-            try:
-                member.channel.send("reply", reply)
-            except ValueError as exc:  # a result too long to send: say so instead
-                LOGGER.error("service %r: %s", body.get("service"), exc)
-                member.channel.send("reply", {"id": number, "error": str(exc)})
-        except OSError:
-            pass  # it is gone, and with it whoever waited for this
+            service.calls.put((member, body.get("id"), body.get("payload")))
 
     def _lost(self, member: _Member) -> None:
         """A listener process closed its channel: it is exiting or dead."""
@@ -449,6 +465,8 @@ class ListenerPool:
             return
         finally:
             theirs.close()  # the child's end, open in the child now
+        # A process that stops reading its channel must not stall the pool's thread.
+        ours.sock.settimeout(_SEND_TIMEOUT)
         member = _Member(index, proc, ours, time.monotonic())
         self._members[index] = member
         if self._started.is_set():
@@ -489,6 +507,67 @@ class ListenerPool:
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"\0")
+
+
+class _ServiceThread(threading.Thread):
+    """Runs one service: all the calls waiting for it at once, then answers each."""
+
+    def __init__(self, name: str, service: Service) -> None:
+        super().__init__(name=f"dicom-listener-{name}", daemon=True)
+        self.service_name = name
+        self.service = service
+        self.calls: queue.SimpleQueue[tuple[_Member, Any, Any] | None] = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while True:
+            first = self.calls.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < _MAX_BATCH:
+                try:
+                    more = self.calls.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._serve(batch)
+            if stop:
+                return
+
+    def _serve(self, batch: list[tuple[_Member, Any, Any]]) -> None:
+        try:
+            results = self.service([payload for _, _, payload in batch])
+            if len(results) != len(batch):
+                raise ValueError(f"{len(results)} results for {len(batch)} calls")
+        except Exception as exc:
+            LOGGER.exception("service %r failed", self.service_name)
+            error = f"{type(exc).__name__}: {exc}"
+            for member, number, _ in batch:
+                _answer(member, {"id": number, "error": error})
+            return
+        for (member, number, _), result in zip(batch, results, strict=True):
+            _answer(member, {"id": number, "result": result})
+
+    def finish(self) -> None:
+        """Serve what is queued, then end."""
+        self.calls.put(None)
+        if self.is_alive():
+            self.join()
+
+
+def _answer(member: _Member, reply: dict[str, Any]) -> None:
+    try:
+        try:
+            member.channel.send("reply", reply)
+        except ValueError as exc:  # a result too long to send: say so instead
+            LOGGER.error("cannot answer a listener process: %s", exc)
+            member.channel.send("reply", {"id": reply.get("id"), "error": str(exc)})
+    except OSError:
+        pass  # it is gone, and with it whoever waited for this
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -39,19 +39,24 @@ def _commits(engine: Engine) -> Iterator[list[int]]:
         event.remove(engine, "commit", count)
 
 
-def _all_waiting(ingestor: Ingestor, objects: list[bytes]) -> list[IngestResult]:
+def _all_waiting(
+    ingestor: Ingestor, objects: list[bytes], queued: int | None = None
+) -> list[IngestResult]:
     """Start one thread per object while the write lock is held; release it once all
-    of them are queued; their results."""
+    of them (or ``queued``: the others wait for the first writer of their archive name)
+    are queued; their results."""
     committer = ingestor._committer
+    expected = len(objects) if queued is None else queued
     with ThreadPoolExecutor(len(objects)) as pool:
         with write_lock(ingestor._engine):
             futures: list[Future[IngestResult]] = [
                 pool.submit(ingestor.ingest_bytes, data, calling_ae="PACS") for data in objects
             ]
             deadline = time.monotonic() + 30
-            while len(committer._queue) < len(objects) and time.monotonic() < deadline:
+            while len(committer._queue) < expected and time.monotonic() < deadline:
                 time.sleep(0.005)
-            assert len(committer._queue) == len(objects)
+            time.sleep(0.05)  # the others are at their claim by now
+            assert len(committer._queue) == expected
         return [f.result() for f in futures]
 
 
@@ -108,8 +113,9 @@ def test_a_group_with_the_same_instance_several_times(
     changed = Obj(
         study_uid=first.study_uid, series_uid=first.series_uid, sop_uid=first.sop_uid, text="v2"
     ).encode()
-    results = _all_waiting(ingestor, [same, same, changed])
-    # All three computed revision 0: one wins, the others find it taken and start over.
+    # All three computed revision 0: one claims its archive name and is queued, the
+    # others wait for that writer's outcome, find the revision taken and start over.
+    results = _all_waiting(ingestor, [same, same, changed], queued=1)
     # Whichever wins, one copy of "same" ends up a duplicate and the other content a
     # revision.
     outcomes = Counter(r.outcome for r in results)
@@ -126,7 +132,7 @@ def test_a_group_with_the_same_instance_several_times(
     assert files_under(db_settings.tmp_dir) == []
 
 
-def test_files_of_a_failed_group_are_taken_back_and_retried(
+def test_a_folder_that_cannot_be_synced_fails_only_its_own_object(
     ingestor: Ingestor,
     db_settings: Settings,
     rows: Rows,
@@ -143,7 +149,8 @@ def test_files_of_a_failed_group_are_taken_back_and_retried(
         real(path)  # type: ignore[arg-type]
 
     monkeypatch.setattr(archive, "fsync_dir", fsync_dir)
-    results = _all_waiting(ingestor, [o.encode() for o in good + bad])
+    # The bad one fails at its archive name (the folder fsync), before any group.
+    results = _all_waiting(ingestor, [o.encode() for o in good + bad], queued=len(good))
     by_uid = {r.sop_instance_uid: r for r in results}
     assert by_uid[bad[0].sop_uid].status is StoreStatus.OUT_OF_RESOURCES
     assert all(by_uid[o.sop_uid].outcome is IngestOutcome.STORED for o in good)

@@ -308,13 +308,13 @@ def test_fsync_failure(
     _assert_nothing_left(db_settings, rows)
 
 
-def test_rename_failure(
+def test_archive_name_failure(
     ingestor: Ingestor, db_settings: Settings, rows: Rows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(src: object, dst: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(os, "replace", refuse)
+    monkeypatch.setattr(os, "link", refuse)  # how a file gets its archive name
     result = ingestor.ingest_bytes(Obj().encode(), calling_ae="PACS")
     monkeypatch.undo()
     assert result.status is StoreStatus.OUT_OF_RESOURCES
@@ -424,7 +424,7 @@ def test_later_ingest_works_after_a_failure(
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(os, "replace", refuse)
+        patch.setattr(os, "link", refuse)
         assert not ingestor.ingest_bytes(obj.encode(), calling_ae="PACS").ok
     result = ingestor.ingest_bytes(obj.encode(), calling_ae="PACS")  # the PACS retries
     assert result.outcome is IngestOutcome.STORED
@@ -459,6 +459,29 @@ def test_an_orphan_file_from_a_crash_is_replaced_by_the_resend(
     (row,) = rows("instance")
     assert db_settings.data_dir / str(row["archive_path"]) == orphan
     assert files_under(db_settings.tmp_dir) == []
+
+
+def test_a_leftover_that_cannot_be_replaced_stays_as_it_was(
+    ingestor: Ingestor, db_settings: Settings, rows: Rows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    obj = Obj()
+    orphan = db_settings.archive_dir / obj.study_uid / obj.series_uid / f"{obj.sop_uid}.dcm"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"half")
+
+    def refuse(src: object, dst: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", refuse)  # the leftover is replaced in the transaction
+        result = ingestor.ingest_bytes(obj.encode(), calling_ae="PACS")
+    assert result.status is StoreStatus.OUT_OF_RESOURCES
+    assert files_under(db_settings.archive_dir) == [orphan]
+    assert orphan.read_bytes() == b"half"
+    assert rows("instance") == []
+    assert files_under(db_settings.tmp_dir) == []
+    assert ingestor.ingest_bytes(obj.encode(), calling_ae="PACS").ok  # the re-send
+    assert orphan.read_bytes() == obj.encode()
 
 
 # start-up ---------------------------------------------------------------------------

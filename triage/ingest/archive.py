@@ -1,13 +1,26 @@
 """The archive on disk: durable placement of files, and nothing else.
 
-Files are written in the temp dir (same file system as the archive), fsynced, renamed
-to ``archive/<study>/<series>/<sop>[.r<N>].dcm`` and the folder is fsynced, new folders
-included, so the archived file survives a power cut. Paths are only ever built from
-UIDs that passed the UID grammar (``triage.ingest.uid``).
+Files are written in the temp dir (same file system as the archive), fsynced, given
+their name ``archive/<study>/<series>/<sop>[.r<N>].dcm`` and the folder is fsynced, new
+folders included, so the archived file survives a power cut. Paths are only ever built
+from UIDs that passed the UID grammar (``triage.ingest.uid``).
+
+Claims: a writer takes its archive name *before* the database transaction that indexes
+the object, so that the name and its folder fsync are outside the database's single
+writer (on SQLite the one thing every listener process waits for). ``claim`` links the
+synced temp file to the name, exclusively (a hard link fails if the name exists), and
+fsyncs the folder; the writer holds an ``flock`` on the file from before the link until
+its index row is committed or given up, and only the holder of the lock on the file
+now at a name ever changes that name. A name that exists is either another live
+writer's (its lock makes us wait for the outcome) or a crash's leftover that no row
+points to; the claim then holds the leftover's lock, and once the index row reserves
+the name (its unique (SOP instance, revision) cannot exist twice) the leftover is
+replaced inside the transaction (``place``), so a re-send cleans up after a crash.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -24,6 +37,8 @@ TEMP_SUFFIX = ".part"
 _CHUNK = 1 << 20
 # Tries at moving a file into a folder that archive retention may remove meanwhile.
 _FOLDER_ATTEMPTS = 3
+# Tries at claiming a name whose file is replaced or removed while we look at it.
+_CLAIM_ATTEMPTS = 100
 
 
 def fsync_dir(path: Path) -> None:
@@ -40,6 +55,30 @@ def fsync_file(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class Claim:
+    """A writer's hold on an archive name (module docstring). ``fresh``: the name is the
+    writer's own synced file, durably linked; otherwise a leftover is there, which
+    ``Archive.place`` replaces once the index row reserves the name."""
+
+    def __init__(self, final: Path, fresh: bool, fds: list[int]) -> None:
+        self.final = final
+        self.fresh = fresh
+        self._fds = fds  # flock holders: the temp file's, and a leftover's
+
+    def release(self, *, keep: bool) -> None:
+        """End the hold (idempotent). ``keep=False``: the object's row was not committed,
+        so a fresh name is removed again (a leftover is left for its re-send)."""
+        fds, self._fds = self._fds, []
+        if not fds:
+            return
+        try:
+            if not keep and self.fresh:
+                self.final.unlink(missing_ok=True)
+        finally:
+            for fd in fds:
+                os.close(fd)  # and with it the lock
 
 
 def archive_name(sop_instance_uid: str, revision: int) -> str:
@@ -119,12 +158,38 @@ class Archive:
         return path.resolve().is_relative_to(self.tmp_dir.resolve())
 
     # the archive --------------------------------------------------------------------
+    def claim(self, temp: Path, relative: str) -> Claim:
+        """Take the archive name for a synced temp file (module docstring); waits while
+        another live writer holds it. Raises ``OSError`` with nothing changed."""
+        final = self.data_dir / relative
+        own = os.open(temp, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(own, fcntl.LOCK_EX)  # a new file of ours: never contended
+            for _ in range(_CLAIM_ATTEMPTS):
+                try:
+                    self._into_dir(final.parent, lambda: os.link(temp, final), temp)
+                except FileExistsError:
+                    held = _lock_existing(final)
+                    if held is not None:
+                        return Claim(final, False, [own, held])
+                    continue  # the name changed hands meanwhile: look again
+                try:
+                    fsync_dir(final.parent)
+                except BaseException:
+                    final.unlink(missing_ok=True)
+                    raise
+                return Claim(final, True, [own])
+            raise OSError(f"cannot claim {relative}: it keeps changing hands")
+        except BaseException:
+            os.close(own)
+            raise
+
     def place(self, temp: Path, relative: str) -> Path:
-        """Rename a synced temp file to its archive name; returns its folder, which the
-        caller fsyncs (``sync``) before it commits the index row.
+        """Rename a synced temp file over a leftover at its claimed archive name; returns
+        its folder, which the caller fsyncs (``sync``) before it commits the index row.
 
         Only the holder of the (SOP instance, revision) reservation in the index calls
-        this, so a file already there is one a crash left behind, and is replaced.
+        this, so the file there is one a crash left behind, and is replaced.
         """
         final = self.data_dir / relative
         self._into_dir(final.parent, lambda: os.replace(temp, final), temp)
@@ -198,6 +263,27 @@ class Archive:
         fsync_dir(path.parent)
         with self._lock:
             self._durable.add(path)
+
+
+def _lock_existing(final: Path) -> int | None:
+    """Lock the file at ``final`` (waiting for a live writer to finish with it); its
+    descriptor, or None when the name no longer holds that file."""
+    try:
+        fd = os.open(final, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        now, held = os.stat(final), os.fstat(fd)
+        if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+    except FileNotFoundError:
+        pass
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return None
 
 
 def remove_stale_temp(tmp_dir: Path, *, older_than_seconds: float, now: float | None = None) -> int:

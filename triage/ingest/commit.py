@@ -5,11 +5,13 @@ the study's stability and revision bookkeeping). On PostgreSQL every object gets
 own short transaction; writers lock rows, not the database, and PostgreSQL already
 flushes concurrent commits together.
 
-In the transaction, the index rows are written first: the unique (SOP instance,
-revision) reserves the archive name, so the file is renamed in only by the one writer
-holding that reservation (a file already there is a crash's leftover and is replaced),
-then the folder is fsynced, then the transaction commits. Files whose rows do not commit
-are renamed back to their temp name (or removed).
+The writer has claimed the archive name before (``Archive.claim``): normally its own
+file is already there, durably. In the transaction the index rows are written first:
+the unique (SOP instance, revision) reserves the name; where the claim found a crash's
+leftover at the name, the file is renamed over it only now, by the one writer holding
+that reservation, and the folder is fsynced; then the transaction commits. Files renamed
+in whose rows do not commit are renamed back to their temp name (or removed); a fresh
+claim's name is removed by its writer (``Claim.release``).
 
 On SQLite, writers take turns on one lock, so objects that arrive while another is
 being committed are committed together (group commit): the thread that gets the lock
@@ -30,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy.exc import DBAPIError
 
 from triage.db.crud import index
 from triage.db.engine import write_lock, writer
@@ -58,6 +61,17 @@ class GroupError(DescribedError):
     """The group transaction holding this object failed."""
 
 
+def maybe_committed(exc: BaseException) -> bool:
+    """Whether an object whose commit raised ``exc`` may be committed all the same: its
+    archive file must then stay (a row may point to it)."""
+    definite = (TakenError, GroupError, DBAPIError, OSError, DefiniteCommitError)
+    return isinstance(exc, UnknownCommitError) or not isinstance(exc, definite)
+
+
+class DefiniteCommitError(DescribedError):
+    """The commit did not happen (its transaction was rolled back), for the reason given."""
+
+
 @dataclass(eq=False)
 class Pending:
     """One archived object waiting to be indexed, and then its outcome."""
@@ -73,6 +87,7 @@ class Pending:
     source: InstanceSource
     now: datetime
     stable_due_at: datetime
+    placed: bool = False  # the claimed name holds this file already (a fresh claim)
     done: bool = False
     error: BaseException | None = None
     ids: tuple[int, int] | None = None  # (study id, series id) once indexed
@@ -114,6 +129,18 @@ class Committer:
         if pending.error is not None:
             raise pending.error
 
+    def commit_all(self, pendings: list[Pending]) -> None:
+        """Index objects that arrived together, in as few transactions as the database
+        allows (one per ``MAX_GROUP`` on SQLite); each one's outcome is left in its
+        ``error`` (None: committed)."""
+        if not self._group:
+            for pending in pendings:
+                self._run([pending])
+            return
+        for start in range(0, len(pendings), MAX_GROUP):
+            with self._lock:
+                self._run(pendings[start : start + MAX_GROUP])
+
     def forget_ids(self) -> None:
         with self._series_lock:
             self._series.clear()
@@ -127,11 +154,12 @@ class Committer:
             try:
                 for pending in group:
                     self._index(conn, pending)  # reserves (SOP instance, revision)
-                # The reservations are ours until commit: rename the files in, then
-                # make the renames durable (a folder once however many went into it).
+                # The reservations are ours until commit: rename the files that are
+                # not at their names yet in, then make the renames durable (a folder
+                # once however many went into it).
                 folders = []
                 for pending in group:
-                    if pending.error is None:
+                    if pending.error is None and not pending.placed:
                         folders.append(self._archive.place(pending.temp, pending.relative))
                         placed.append(pending)
                 self._archive.sync(folders)
@@ -149,7 +177,7 @@ class Committer:
                 self._commit(conn, tx, group)
         if failed is not None:
             if len(group) == 1:
-                group[0].error, group[0].done = failed, True
+                group[0].error, group[0].done = self._definite(failed), True
                 return
             log.debug("group of %d failed (%s); one at a time", len(group), failed)
             for pending in group:
@@ -179,7 +207,19 @@ class Committer:
                     )
                 elif not committed:
                     self._unplace([pending])
-                    pending.error = exc if len(group) == 1 else GroupError(self._describe(exc))
+                    pending.error = (
+                        self._definite(exc) if len(group) == 1 else GroupError(self._describe(exc))
+                    )
+
+    def _definite(self, exc: Exception) -> Exception:
+        """``exc``, of a transaction known to be rolled back, as an error that says so
+        (``maybe_committed`` is False for it); database errors stay as they are, for the
+        caller's retry."""
+        if isinstance(exc, DBAPIError | OSError | TakenError | DefiniteCommitError):
+            return exc
+        error = DefiniteCommitError(self._describe(exc))
+        error.__cause__ = exc
+        return error
 
     def _unplace(self, placed: list[Pending]) -> None:
         """Take back files whose rows were not committed: to their temp name, so the

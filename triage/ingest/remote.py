@@ -10,7 +10,9 @@ all of them in shared groups. The protocol is unchanged (reserve the row, rename
 file in, fsync the folder, commit): only the process that runs it differs, and an
 object is still acknowledged only after the commit that holds it.
 
-``RemoteCommitter`` is the listener process's side, ``serve_commit`` the parent's.
+``RemoteCommitter`` is the listener process's side, ``serve_commits`` the parent's:
+it gets the entries that arrived while the previous group was being committed, all at
+once, and commits them as one group.
 """
 
 from __future__ import annotations
@@ -20,21 +22,29 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from triage.ingest.commit import Committer, Pending, TakenError
+from triage.ingest.commit import (
+    Committer,
+    DefiniteCommitError,
+    Pending,
+    TakenError,
+    UnknownCommitError,
+    maybe_committed,
+)
 from triage.ingest.errors import DescribedError, describe, retryable
 
 SERVICE = "ingest.commit"
 
-_OK, _TAKEN, _RETRY, _FAILED = "ok", "taken", "retry", "failed"
+_OK, _TAKEN, _RETRY, _FAILED, _UNKNOWN = "ok", "taken", "retry", "failed", "unknown"
 
 
-class RetryCommitError(DescribedError):
+class RetryCommitError(DefiniteCommitError):
     """The commit failed in a way that may pass when tried again (as a retryable
     database error would in this process)."""
 
 
 class RemoteCommitError(DescribedError):
-    """The commit failed in the committing process; the message says why."""
+    """The commit may or may not have happened in the committing process (the call
+    failed); the message says why."""
 
 
 class RemoteCommitter:
@@ -54,26 +64,37 @@ class RemoteCommitter:
             raise TakenError
         if outcome == _RETRY:
             raise RetryCommitError(str(reason))
-        raise RemoteCommitError(str(reason))
+        if outcome == _UNKNOWN:
+            raise UnknownCommitError(str(reason))
+        raise DefiniteCommitError(str(reason))
 
     def forget_ids(self) -> None:
         """The committing process keeps the cached ids, and forgets them itself."""
 
 
-def serve_commit(committer: Committer, pending: Any) -> tuple[str, str | None]:
-    """Commit an object for another process: (outcome, reason)."""
-    if not isinstance(pending, Pending):
-        return _FAILED, f"not an index entry: {type(pending).__name__}"
+def serve_commits(committer: Committer, payloads: list[Any]) -> list[tuple[str, str | None]]:
+    """Commit index entries for other processes, together: each one's (outcome, reason)."""
+    pendings = [p for p in payloads if isinstance(p, Pending)]
     try:
-        committer.commit(pending)
-    except TakenError:
+        committer.commit_all(pendings)
+    except Exception as exc:  # an entry's own failure is in its ``error``; this is not
+        for pending in pendings:
+            if pending.error is None and not pending.done:
+                pending.error = exc
+    return [
+        _outcome(committer, p) if isinstance(p, Pending) else (_FAILED, "not an index entry")
+        for p in payloads
+    ]
+
+
+def _outcome(committer: Committer, pending: Pending) -> tuple[str, str | None]:
+    exc = pending.error
+    if exc is None:
+        return _OK, None
+    if isinstance(exc, TakenError):
         return _TAKEN, None
-    except DBAPIError as exc:
-        if not retryable(exc):
-            return _FAILED, describe(exc)
+    if isinstance(exc, DBAPIError) and retryable(exc):
         if isinstance(exc, IntegrityError):
             committer.forget_ids()  # a cached id may name a row that is gone
         return _RETRY, describe(exc)
-    except Exception as exc:
-        return _FAILED, describe(exc)
-    return _OK, None
+    return (_UNKNOWN if maybe_committed(exc) else _FAILED), describe(exc)

@@ -4,13 +4,14 @@ The protocol for each object (DESIGN.md, durability rules):
 
 1. parse and validate the header (UIDs against the grammar) - refusals write nothing;
 2. compare the digest with the latest stored revision: identical means ``DUPLICATE``;
-3. write a temp file in the temp dir and fsync it (outside any database lock);
+3. write a temp file in the temp dir and fsync it, give it its archive name and fsync
+   the folder (``Archive.claim``; outside any database lock);
 4. in one short transaction (``triage.ingest.commit``): reserve (SOP instance,
    revision) through the unique constraint, update the study (stability due time,
-   content revision, re-triage), rename the file into the archive, fsync the folder,
-   commit; success only after the commit. On SQLite, objects waiting for the write lock
-   share one transaction (group commit);
-5. any failure: the file goes back to its temp name, and the temp file always goes.
+   content revision, re-triage), commit; success only after the commit. (A crash's
+   leftover at the name is replaced in the transaction, once the name is reserved.)
+   On SQLite, objects waiting for the write lock share one transaction (group commit);
+5. any failure: the archive name is removed again, and the temp file always goes.
 
 Races between associations, threads and processes are settled by the database: a
 second writer of the same (SOP instance, revision) finds it taken and starts over at 2.
@@ -35,11 +36,11 @@ from triage.db.crud.retention import mark_restored
 from triage.db.engine import write_lock, writer
 from triage.db.models import InstanceSource
 from triage.ingest.archive import Archive, remove_stale_temp
-from triage.ingest.commit import Committer, Pending, TakenError
+from triage.ingest.commit import Committer, Pending, TakenError, maybe_committed
 from triage.ingest.errors import describe, retryable
 from triage.ingest.header import HeaderError, InstanceHeader
 from triage.ingest.payload import BytesPayload, CopiedFile, MovedFile, Payload, Received
-from triage.ingest.remote import RetryCommitError, serve_commit
+from triage.ingest.remote import RetryCommitError, serve_commits
 from triage.ingest.result import IngestOutcome, IngestResult, StoreStatus
 from triage.settings import Settings
 
@@ -115,9 +116,10 @@ class Ingestor:
         )
         return self._ingest(payload, calling_ae, source)
 
-    def commit_for(self, pending: Any) -> tuple[str, str | None]:
-        """Commit an index entry another process prepared (``RemoteCommitter``)."""
-        return serve_commit(self._committer, pending)
+    def commit_for(self, pendings: list[Any]) -> list[tuple[str, str | None]]:
+        """Commit index entries other processes prepared (``RemoteCommitter``), as one
+        group: each one's (outcome, reason)."""
+        return serve_commits(self._committer, pendings)
 
     # the protocol -------------------------------------------------------------------
     def _ingest(self, payload: Payload, calling_ae: str, source: str) -> IngestResult:
@@ -162,15 +164,18 @@ class Ingestor:
                 return _result(header, IngestOutcome.DUPLICATE, latest.revision)
             revision = 0 if latest is None else latest.revision + 1
             now = self._clock()
+            relative = self.archive.relative_path(
+                study_uid=header.study.study_instance_uid,
+                series_uid=header.series.series_instance_uid,
+                sop_uid=header.sop_instance_uid,
+                revision=revision,
+            )
+            temp = payload.synced_temp()
+            claim = self.archive.claim(temp, relative)
             pending = Pending(
                 header=header,
-                temp=payload.synced_temp(),
-                relative=self.archive.relative_path(
-                    study_uid=header.study.study_instance_uid,
-                    series_uid=header.series.series_instance_uid,
-                    sop_uid=header.sop_instance_uid,
-                    revision=revision,
-                ),
+                temp=temp,
+                relative=relative,
                 revision=revision,
                 latest=latest,
                 digest=digest,
@@ -179,22 +184,25 @@ class Ingestor:
                 source=source,
                 now=now,
                 stable_due_at=now + self._stable,
+                placed=claim.fresh,
             )
             try:
                 self._index.commit(pending)
-            except TakenError:
-                continue  # a concurrent writer stored this revision: look again
-            except RetryCommitError as exc:  # as a retryable database error, elsewhere
-                last_error = exc
-                continue
-            except DBAPIError as exc:
-                if not retryable(exc):
+            except BaseException as exc:
+                claim.release(keep=maybe_committed(exc))
+                if isinstance(exc, TakenError):
+                    continue  # a concurrent writer stored this revision: look again
+                if isinstance(exc, RetryCommitError):  # a retryable database error, elsewhere
+                    last_error = exc
+                    continue
+                if not isinstance(exc, DBAPIError) or not retryable(exc):
                     raise
                 if isinstance(exc, IntegrityError):
                     self._index.forget_ids()  # a cached id may name a row that is gone
                 last_error = exc
                 log.debug("retrying after %s", type(exc.orig).__name__)
                 continue
+            claim.release(keep=True)
             outcome = IngestOutcome.STORED if latest is None else IngestOutcome.REVISION
             log.debug("stored %s revision %d", header.sop_instance_uid, revision)
             return _result(header, outcome, revision)
