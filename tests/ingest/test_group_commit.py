@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 
-from triage.db.crud import index
 from triage.db.engine import write_lock
+from triage.ingest import statements
 from triage.ingest.result import IngestOutcome, IngestResult, StoreStatus
 from triage.ingest.service import Ingestor
 from triage.settings import Settings
@@ -85,14 +85,14 @@ def test_one_failing_object_does_not_fail_its_group(
 
     objs = study(4)
     bad = objs[2].sop_uid
-    real = index.insert_instance
+    real = statements.insert_instance
 
-    def insert(conn: object, **kwargs: object) -> int | None:
-        if kwargs["sop_instance_uid"] == bad:
+    def insert(conn: Connection, values: Mapping[str, object]) -> int | None:
+        if values["sop_instance_uid"] == bad:
             raise OperationalError("INSERT", {}, Exception("disk I/O error"))
-        return real(conn, **kwargs)  # type: ignore[arg-type]
+        return real(conn, values)
 
-    monkeypatch.setattr(index, "insert_instance", insert)
+    monkeypatch.setattr(statements, "insert_instance", insert)
     results = _all_waiting(ingestor, [o.encode() for o in objs])
     by_uid = {r.sop_instance_uid: r for r in results}
     assert by_uid[bad].status is StoreStatus.OUT_OF_RESOURCES

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import Clock
-from triage.db.crud import index
+from triage.ingest import statements
 from triage.ingest.result import IngestOutcome, StoreStatus
 from triage.ingest.service import Ingestor
 from triage.settings import Settings
@@ -362,7 +362,7 @@ def test_database_failure(
     def broken(*args: object, **kwargs: object) -> None:
         raise OperationalError("UPDATE study", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(index, "record_content_change", broken)
+    monkeypatch.setattr(statements, "touch_study", broken)
     result = ingestor.ingest_bytes(Obj().encode(), calling_ae="PACS")
     monkeypatch.undo()
     assert result.status is StoreStatus.OUT_OF_RESOURCES

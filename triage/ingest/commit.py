@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from triage.db.crud import index
 from triage.db.engine import write_lock, writer
 from triage.db.models import InstanceSource
+from triage.ingest import statements
 from triage.ingest.archive import Archive
 from triage.ingest.errors import DescribedError
 from triage.ingest.header import InstanceHeader
@@ -152,8 +153,7 @@ class Committer:
         with self._writer.connect() as conn:
             tx = conn.begin()
             try:
-                for pending in group:
-                    self._index(conn, pending)  # reserves (SOP instance, revision)
+                self._index(conn, group)  # reserves each (SOP instance, revision)
                 # The reservations are ours until commit: rename the files that are
                 # not at their names yet in, then make the renames durable (a folder
                 # once however many went into it).
@@ -227,54 +227,87 @@ class Committer:
         for pending in placed:
             self._archive.unplace(pending.relative, pending.temp)
 
-    def _index(self, conn: Connection, p: Pending) -> None:
+    def _index(self, conn: Connection, group: list[Pending]) -> None:
+        """Reserve each object's (SOP instance, revision) and record the content
+        changes of their studies: new objects of one study with the same attributes
+        change its row once."""
+        merged: list[list[Pending]] = []
+        for p in group:
+            moved_from = self._reserve(conn, p)
+            if p.error is not None:
+                continue
+            if p.latest is not None:  # a revision: its own update, as it corrects
+                self._touch(conn, [p], correct=True, delta=1 if moved_from else 0)
+                if moved_from is not None:  # a SOP instance re-sent under another study
+                    statements.touch_study(
+                        conn,
+                        study_id=moved_from,
+                        now=p.now,
+                        stable_due_at=p.stable_due_at,
+                        instance_delta=-1,
+                    )
+                continue
+            for batch in merged:
+                first = batch[0]
+                if (
+                    first.ids == p.ids
+                    and first.header.study == p.header.study
+                    and first.header.series.modality == p.header.series.modality
+                ):
+                    batch.append(p)
+                    break
+            else:
+                merged.append([p])
+        for batch in merged:
+            self._touch(conn, batch, correct=False, delta=len(batch))
+
+    def _reserve(self, conn: Connection, p: Pending) -> int | None:
+        """Insert the object's row (``TakenError`` in ``p.error`` when its revision is
+        taken); the study it was in before, when a revision moved it to another."""
         header = p.header
         study_id, series_id = self._ids(conn, p)
-        instance_id = index.insert_instance(
+        instance_id = statements.insert_instance(
             conn,
-            study_id=study_id,
-            series_id=series_id,
-            sop_instance_uid=header.sop_instance_uid,
-            revision=p.revision,
-            sop_class_uid=header.sop_class_uid,
-            transfer_syntax_uid=header.transfer_syntax_uid,
-            instance_number=header.instance_number,
-            size_bytes=p.size,
-            content_digest=p.digest,
-            archive_path=p.relative,
-            calling_ae=p.calling_ae,
-            source=p.source.value,
-            received_at=p.now,
+            {
+                "study_id": study_id,
+                "series_id": series_id,
+                "sop_instance_uid": header.sop_instance_uid,
+                "revision": p.revision,
+                "is_latest": True,
+                "sop_class_uid": header.sop_class_uid,
+                "transfer_syntax_uid": header.transfer_syntax_uid,
+                "instance_number": header.instance_number,
+                "size_bytes": p.size,
+                "content_digest": p.digest,
+                "archive_path": p.relative,
+                "calling_ae": p.calling_ae,
+                "source": p.source.value,
+                "received_at": p.now,
+            },
         )
         if instance_id is None:
             p.error = TakenError()
-            return
-        moved_from = None
-        if p.latest is not None:
-            index.supersede_revisions(
-                conn, sop_instance_uid=header.sop_instance_uid, below=p.revision
-            )
-            if p.latest.study_id != study_id:
-                moved_from = p.latest.study_id
-        index.record_content_change(
-            conn,
-            study_id=study_id,
-            now=p.now,
-            stable_due_at=p.stable_due_at,
-            instance_delta=1 if p.latest is None or moved_from is not None else 0,
-            attributes=header.study,
-            correct=p.latest is not None,
-            modality=header.series.modality,
-        )
-        if moved_from is not None:  # a SOP instance re-sent under another study
-            index.record_content_change(
-                conn,
-                study_id=moved_from,
-                now=p.now,
-                stable_due_at=p.stable_due_at,
-                instance_delta=-1,
-            )
+            return None
         p.ids = study_id, series_id
+        if p.latest is None:
+            return None
+        index.supersede_revisions(conn, sop_instance_uid=header.sop_instance_uid, below=p.revision)
+        return p.latest.study_id if p.latest.study_id != study_id else None
+
+    def _touch(self, conn: Connection, batch: list[Pending], *, correct: bool, delta: int) -> None:
+        last = max(batch, key=lambda p: p.now)
+        assert last.ids is not None
+        statements.touch_study(
+            conn,
+            study_id=last.ids[0],
+            now=last.now,
+            stable_due_at=max(p.stable_due_at for p in batch),
+            instance_delta=delta,
+            instances=len(batch),
+            attributes=last.header.study,
+            correct=correct,
+            modality=last.header.series.modality,
+        )
 
     def _ids(self, conn: Connection, p: Pending) -> tuple[int, int]:
         """(study id, series id) for the object, creating the rows if needed."""

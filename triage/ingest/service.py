@@ -35,6 +35,7 @@ from triage.db.crud import index
 from triage.db.crud.retention import mark_restored
 from triage.db.engine import write_lock, writer
 from triage.db.models import InstanceSource
+from triage.ingest import statements
 from triage.ingest.archive import Archive, remove_stale_temp
 from triage.ingest.commit import Committer, Pending, TakenError, maybe_committed
 from triage.ingest.errors import describe, retryable
@@ -158,7 +159,7 @@ class Ingestor:
             if attempt:
                 time.sleep(min(0.2, 0.005 * 2**attempt))
             with self._engine.connect() as conn:
-                latest = index.latest_revision(conn, sop_instance_uid=header.sop_instance_uid)
+                latest = statements.latest_revision(conn, sop_instance_uid=header.sop_instance_uid)
             if latest is not None and latest.content_digest == digest:
                 self._ensure_archived(latest, payload)
                 return _result(header, IngestOutcome.DUPLICATE, latest.revision)
