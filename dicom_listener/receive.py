@@ -27,6 +27,7 @@ from pynetdicom.pdu_primitives import P_DATA
 from dicom_listener.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dicom_listener.response import encode_store_response
 from dicom_listener.spool import AssociationSpool, SpoolFile
+from dicom_listener.wire import ListenerDUL
 
 if TYPE_CHECKING:
     from pynetdicom.association import Association
@@ -91,6 +92,12 @@ def _element(element: int, vr: bytes, value: bytes) -> bytes:
             + value
         )
     return struct.pack("<HH", 0x0002, element) + vr + struct.pack("<H", len(value)) + value
+
+
+def p_data_tf(context_id: int, pdv: bytes) -> bytes:
+    """A P-DATA-TF PDU with one presentation data value item (PS3.8 9.3.5)."""
+    item = struct.pack(">IB", len(pdv) + 1, context_id) + pdv
+    return struct.pack(">BBI", 0x04, 0x00, len(item)) + item
 
 
 class _SpoolingMessage(DIMSEMessage):
@@ -171,8 +178,16 @@ class SpoolingDIMSEProvider(DIMSEServiceProvider):
         if encoded is None or (limit and len(encoded) + 6 > limit):
             super().send_msg(primitive, context_id)
             return
+        pdv = b"\x03" + encoded  # message control header: command, last fragment
+        dul = self.dul
+        if (
+            isinstance(dul, ListenerDUL)
+            and not self.assoc.get_handlers(evt.EVT_PDU_SENT)
+            and dul.send_now(p_data_tf(context_id, pdv))
+        ):
+            return
         pdata = P_DATA()
-        pdata.presentation_data_value_list.append((context_id, b"\x03" + encoded))
+        pdata.presentation_data_value_list.append((context_id, pdv))
         self.dul.send_pdu(pdata)
 
     def receive_primitive(self, primitive: P_DATA) -> None:

@@ -21,6 +21,7 @@ import queue
 import select
 import socket
 import ssl
+import threading
 import time
 from typing import Any
 
@@ -110,6 +111,23 @@ class ListenerDUL(DULServiceProvider):
         self.assoc._kill = True
         self._kill_thread = True
 
+    def send_now(self, pdu: bytes) -> bool:
+        """Send an encoded P-DATA-TF from the calling thread, if the association is
+        established and nothing is queued before it; False: queue it instead.
+
+        Saves a hand-over to the reader thread (a wake-up, a pass through the state
+        machine, a GIL hand-over) for each response. P-DATA does not change the state
+        (Sta6); sends from here and from the reader share ``ListenerSocket``'s lock."""
+        sock = self.socket
+        if (
+            not isinstance(sock, ListenerSocket)
+            or self.state_machine.current_state != "Sta6"
+            or not self.to_provider_queue.empty()
+        ):
+            return False
+        sock.send(pdu)
+        return True
+
     def close_pipe(self) -> None:
         for fd in (self.wake_r, self.wake_w):
             with contextlib.suppress(OSError):
@@ -120,6 +138,12 @@ class ListenerSocket(AssociationSocket):
     def __init__(self, assoc: Association, client_socket: socket.socket, pdu_limit: int) -> None:
         super().__init__(assoc, client_socket=client_socket)
         self._pdu_limit = pdu_limit
+        self._send_lock = threading.Lock()
+
+    def send(self, bytestream: bytes) -> None:
+        # The reader thread and ``ListenerDUL.send_now`` both send: one PDU at a time.
+        with self._send_lock:
+            super().send(bytestream)
 
     @property
     def ready(self) -> bool:

@@ -114,3 +114,19 @@ def test_requestor_order_decides_and_unproposed_classes_are_left_out() -> None:
     assert [(cx.abstract_syntax, cx.transfer_syntax) for cx in result] == [
         (US_IMAGE, [JPEGBaseline8Bit, "1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])
     ]
+
+
+@pytest.mark.parametrize("context_id", [1, 127, 255])
+@pytest.mark.parametrize("size", [0, 1, 250, 70_000])
+def test_a_p_data_pdu_is_encoded_as_pynetdicom_does(context_id: int, size: int) -> None:
+    from pynetdicom.pdu import P_DATA_TF
+    from pynetdicom.pdu_primitives import P_DATA
+
+    from dicom_listener.receive import p_data_tf
+
+    pdv = b"\x03" + bytes(range(256)) * (size // 256) + bytes(size % 256)
+    primitive = P_DATA()
+    primitive.presentation_data_value_list.append((context_id, pdv))
+    pdu = P_DATA_TF()
+    pdu.from_primitive(primitive)
+    assert p_data_tf(context_id, pdv) == pdu.encode()
