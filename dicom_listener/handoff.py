@@ -2,28 +2,25 @@
 
 One end of a ``socketpair(AF_UNIX, SOCK_SEQPACKET)``: every message is one record (no
 framing to get wrong), and a record may carry one file descriptor (``SCM_RIGHTS``): an
-accepted connection the parent hands to the child. Records are pickled: both ends are
-our own processes, and the pair is made by the parent and inherited by the child only,
-so nothing else can write to it.
+accepted connection the parent hands to the child. Records are small JSON objects.
 
 Parent to child: ``start`` (settings, the bound address), ``conn`` (with a descriptor:
 its id, the peer address, whether it is over the association limit), ``stop`` (with the
-grace period), ``hurry`` (abort what is still running), ``reply`` (to a ``call``).
+grace period), ``hurry`` (abort what is still running).
 Child to parent: ``ready``, ``error`` (why it cannot start), ``closed`` (a connection's
-id, once its association has ended), ``call`` (a request the parent serves, e.g. an
-index commit on SQLite, see ``triage.ingest.remote``).
+id, once its association has ended).
 """
 
 from __future__ import annotations
 
-import pickle
+import json
 import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-# Records are small: the settings, an object's index entry, a few KB at most.
-MAX_RECORD = 1 << 18
+# Records are small: the settings are the longest, a few KB.
+MAX_RECORD = 1 << 16
 
 
 class ChannelClosedError(OSError):
@@ -57,7 +54,7 @@ class Channel:
         return self.sock.fileno()
 
     def send(self, kind: str, body: dict[str, Any] | None = None, *, fd: int | None = None) -> None:
-        record = pickle.dumps({"kind": kind, **(body or {})}, protocol=pickle.HIGHEST_PROTOCOL)
+        record = json.dumps({"kind": kind, **(body or {})}).encode()
         if len(record) > MAX_RECORD:
             raise ValueError(f"a {kind!r} message of {len(record)} bytes is too long")
         with self._send_lock:
@@ -81,9 +78,9 @@ class Channel:
             raise ChannelClosedError("the other process is gone")
         connection = socket.socket(fileno=fds[0]) if fds else None
         try:
-            body = pickle.loads(record)  # noqa: S301 - our own processes, see above
+            body = json.loads(record)
             kind = str(body.pop("kind"))
-        except (pickle.UnpicklingError, ImportError, EOFError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, AttributeError, TypeError):
             if connection is not None:
                 connection.close()
             raise ValueError(

@@ -16,12 +16,15 @@ and answers exactly as a single-process listener does (``pool_member.py``). The 
 - on ``stop`` stops accepting, has every process finish its associations within the
   grace period (or abort them when hurried) and waits for them;
 - takes its listener processes with it when it is killed: each dies with its parent
-  (``PR_SET_PDEATHSIG``), so a crash of the service is a crash of all of it;
-- runs ``services`` the processes call (``pool_member.Member.call``): each service has
-  a thread of its own that takes all the calls waiting for it at once (a batch: the
-  calls that came in while it ran the previous one). The composition root uses this
-  for SQLite index commits, so that the objects of all processes share one group
-  commit (``triage.ingest.remote``).
+  (``PR_SET_PDEATHSIG``), so a crash of the service is a crash of all of it.
+
+Each listener process ingests on its own (its own engine and group commit; on SQLite
+the writers of all processes take turns on the database's write lock, which is held
+only for the index statements and the commit: archive names are claimed before it,
+``triage.ingest.archive``). Committing the objects of all processes in the parent
+instead (tried: the processes sent their index entries over the channel) made no
+measurable difference to throughput or CPU, and would have tied every object's answer
+to the parent's GIL, which in ``serve`` the triage pipeline uses too.
 
 Why not ``SO_REUSEPORT`` (one listening socket per process): the kernel spreads
 connections by a hash of their addresses, not by load (four associations on two
@@ -36,7 +39,6 @@ import contextlib
 import itertools
 import logging
 import os
-import queue
 import selectors
 import signal
 import socket
@@ -44,7 +46,7 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,11 +66,6 @@ _STOP_MARGIN = 15.0
 _TICK = 0.5
 _BACKLOG = 128
 _SEND_TIMEOUT = 5.0
-# The most calls one batch of a service takes.
-_MAX_BATCH = 256
-
-# A service: the payloads of the calls waiting for it, in; their results, in order, out.
-Service = Callable[[list[Any]], list[Any]]
 
 
 class PoolStartError(Exception):
@@ -123,7 +120,6 @@ class ListenerPool:
         processes: int,
         command: Sequence[str],
         policy: Policy | None = None,
-        services: Mapping[str, Service] | None = None,
     ) -> None:
         if processes < 1:
             raise ValueError("a pool needs at least one listener process")
@@ -131,8 +127,6 @@ class ListenerPool:
         self.policy = build_policy(settings) if policy is None else policy
         self.processes = processes
         self._command = list(command)
-        self._service_functions = dict(services or {})
-        self._services: dict[str, _ServiceThread] = {}
         self._sock: socket.socket | None = None
         self._address: tuple[str, int] | None = None
         self._thread: threading.Thread | None = None
@@ -228,12 +222,6 @@ class ListenerPool:
     def _run(self) -> None:
         assert self._sock is not None
         self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
-        self._services = {
-            name: _ServiceThread(name, function)
-            for name, function in self._service_functions.items()
-        }
-        for service in self._services.values():
-            service.start()
         try:
             for index in range(self.processes):
                 self._spawn(index)
@@ -251,8 +239,6 @@ class ListenerPool:
             self._clean = False
         finally:
             self._kill_all()
-            for service in self._services.values():
-                service.finish()
             self._close()
             self._started.set()
 
@@ -387,9 +373,7 @@ class ListenerPool:
     def _handle(self, member: _Member, message: Message) -> None:
         if message.connection is not None:
             message.connection.close()  # children never send descriptors
-        if message.kind == "call":
-            self._call(member, message.body)
-        elif message.kind == "closed":
+        if message.kind == "closed":
             member.connections.discard(int(message.body.get("id", 0)))
         elif message.kind == "ready":
             member.ready = True
@@ -399,13 +383,6 @@ class ListenerPool:
             member.error = str(message.body.get("message", "unknown error"))
             if self._started.is_set():
                 LOGGER.error("listener process %d cannot start: %s", member.index, member.error)
-
-    def _call(self, member: _Member, body: dict[str, Any]) -> None:
-        service = self._services.get(str(body.get("service")))
-        if service is None:
-            _answer(member, {"id": body.get("id"), "error": f"no service {body.get('service')!r}"})
-        else:
-            service.calls.put((member, body.get("id"), body.get("payload")))
 
     def _lost(self, member: _Member) -> None:
         """A listener process closed its channel: it is exiting or dead."""
@@ -479,7 +456,7 @@ class ListenerPool:
             {"settings": self.settings.model_dump(mode="json"), "address": [host, port]},
         )
 
-    def _tell(self, member: _Member, kind: str, body: dict[str, object] | None = None) -> None:
+    def _tell(self, member: _Member, kind: str, body: dict[str, Any] | None = None) -> None:
         with contextlib.suppress(OSError):  # it is gone; _hear notices
             member.channel.send(kind, body)
 
@@ -507,67 +484,6 @@ class ListenerPool:
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"\0")
-
-
-class _ServiceThread(threading.Thread):
-    """Runs one service: all the calls waiting for it at once, then answers each."""
-
-    def __init__(self, name: str, service: Service) -> None:
-        super().__init__(name=f"dicom-listener-{name}", daemon=True)
-        self.service_name = name
-        self.service = service
-        self.calls: queue.SimpleQueue[tuple[_Member, Any, Any] | None] = queue.SimpleQueue()
-
-    def run(self) -> None:
-        while True:
-            first = self.calls.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < _MAX_BATCH:
-                try:
-                    more = self.calls.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batch.append(more)
-            self._serve(batch)
-            if stop:
-                return
-
-    def _serve(self, batch: list[tuple[_Member, Any, Any]]) -> None:
-        try:
-            results = self.service([payload for _, _, payload in batch])
-            if len(results) != len(batch):
-                raise ValueError(f"{len(results)} results for {len(batch)} calls")
-        except Exception as exc:
-            LOGGER.exception("service %r failed", self.service_name)
-            error = f"{type(exc).__name__}: {exc}"
-            for member, number, _ in batch:
-                _answer(member, {"id": number, "error": error})
-            return
-        for (member, number, _), result in zip(batch, results, strict=True):
-            _answer(member, {"id": number, "result": result})
-
-    def finish(self) -> None:
-        """Serve what is queued, then end."""
-        self.calls.put(None)
-        if self.is_alive():
-            self.join()
-
-
-def _answer(member: _Member, reply: dict[str, Any]) -> None:
-    try:
-        try:
-            member.channel.send("reply", reply)
-        except ValueError as exc:  # a result too long to send: say so instead
-            LOGGER.error("cannot answer a listener process: %s", exc)
-            member.channel.send("reply", {"id": reply.get("id"), "error": str(exc)})
-    except OSError:
-        pass  # it is gone, and with it whoever waited for this
 
 
 def _bind(host: str, port: int) -> socket.socket:

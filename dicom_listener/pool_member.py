@@ -2,8 +2,7 @@
 
 The composition root (``triage.cli.listener_process``) builds the ingest and the
 ``Listener``; this module is the process's side of the channel: ``join_pool`` reads the
-start message, ``Member`` serves what the parent sends until it says stop, and
-``Member.call`` asks the parent to run one of its services (``ListenerPool(services=)``).
+start message, ``Member`` serves what the parent sends until it says stop.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
-import itertools
 import logging
 import os
 import signal
@@ -79,70 +77,30 @@ def join_pool(channel: Channel) -> Start:
     return Start(settings=dict(message.body["settings"]), address=(str(host), int(port)))
 
 
-class CallError(Exception):
-    """The parent could not run a call: its service failed, or the parent is gone."""
-
-
-class _Call:
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.result: Any = None
-        self.error: str | None = None
-
-
 class Member(threading.Thread):
-    """Reads the channel: serves each handed-over connection, follows stop and hurry,
-    and hands replies to ``call``.
+    """Reads the channel: serves each handed-over connection, follows stop and hurry.
 
     The parent going away (its end closed) means stop at once: it was killed, and this
     process is about to be (``die_with_parent``).
     """
 
-    def __init__(self, channel: Channel, orders: Orders) -> None:
+    def __init__(self, listener: Listener, channel: Channel, orders: Orders) -> None:
         super().__init__(name="dicom-listener-member", daemon=True)
-        self.listener: Listener | None = None  # set before start
+        self.listener = listener
         self.channel = channel
         self.orders = orders
-        self._calls: dict[int, _Call] = {}
-        self._calls_lock = threading.Lock()
-        self._call_ids = itertools.count(1)
-        self._gone = False
-
-    def call(self, service: str, payload: Any) -> Any:
-        """Run ``service`` in the parent with ``payload``; its result (thread-safe,
-        blocks until the parent answers). ``CallError`` if it failed."""
-        number = next(self._call_ids)
-        pending = _Call()
-        with self._calls_lock:
-            if self._gone:
-                raise CallError("the listener pool's parent is gone")
-            self._calls[number] = pending
-        try:
-            self.channel.send("call", {"id": number, "service": service, "payload": payload})
-        except (OSError, ValueError) as exc:
-            with self._calls_lock:
-                self._calls.pop(number, None)
-            raise CallError(f"cannot reach the listener pool's parent: {exc}") from None
-        pending.done.wait()
-        if pending.error is not None:
-            raise CallError(pending.error)
-        return pending.result
 
     def run(self) -> None:
-        assert self.listener is not None
         while True:
             try:
                 message = self.channel.receive()
             except (ChannelClosedError, OSError, ValueError) as exc:
                 if not isinstance(exc, ChannelClosedError):
                     LOGGER.error("listener channel: %s", exc)
-                self._fail_calls()
                 self.orders.hurry.set()
                 self.orders.stop.set()
                 return
-            if message.kind == "reply":
-                self._answer(message.body)
-            elif message.kind == "conn" and message.connection is not None:
+            if message.kind == "conn" and message.connection is not None:
                 self._serve(message.connection, message.body)
             elif message.kind == "stop":
                 self.orders.grace = float(message.body.get("grace", self.orders.grace))
@@ -153,23 +111,6 @@ class Member(threading.Thread):
             elif message.connection is not None:
                 message.connection.close()
 
-    def _answer(self, body: dict[str, Any]) -> None:
-        with self._calls_lock:
-            pending = self._calls.pop(int(body["id"]), None)
-        if pending is None:
-            return
-        pending.result = body.get("result")
-        pending.error = body.get("error")
-        pending.done.set()
-
-    def _fail_calls(self) -> None:
-        with self._calls_lock:
-            self._gone = True
-            calls, self._calls = self._calls, {}
-        for pending in calls.values():
-            pending.error = "the listener pool's parent is gone"
-            pending.done.set()
-
     def _serve(self, sock: Any, body: dict[str, Any]) -> None:
         number = int(body["id"])
         host, port = body["address"]
@@ -178,7 +119,6 @@ class Member(threading.Thread):
             with contextlib.suppress(OSError):  # the parent is gone; so are we, soon
                 self.channel.send("closed", {"id": number})
 
-        assert self.listener is not None
         self.listener.serve_connection(
             sock, (str(host), int(port)), over_limit=bool(body.get("over_limit")), on_end=ended
         )

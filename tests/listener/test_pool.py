@@ -1,8 +1,8 @@
 """Several listener processes behind one port (``dicom_listener.pool``).
 
-The test process is the pool's parent, as ``msk-triage serve`` is: it binds the port,
-hands connections to real listener processes (``python -m triage.cli.listener_process``)
-and, on SQLite, commits their index entries (``triage.ingest.remote``).
+The test process is the pool's parent, as ``msk-triage serve`` is: it binds the port
+and hands connections to real listener processes (``python -m
+triage.cli.listener_process``), which ingest into the test's database and archive.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from sqlalchemy import Engine
 from dicom_listener.contexts import VERIFICATION
 from dicom_listener.pool import ListenerPool, PoolStartError
 from triage.cli.serve_cmd import LISTENER_PROCESS_COMMAND
-from triage.ingest.remote import SERVICE
 from triage.ingest.service import Ingestor
 from triage.settings import Settings
 
@@ -46,12 +45,9 @@ def start_pool(settings: Settings, engine: Engine) -> Iterator[StartPool]:
     pools: list[ListenerPool] = []
 
     def start(*, processes: int = 2, settings: Settings = settings, **kwargs: Any) -> ListenerPool:
-        ingestor = Ingestor(settings=settings, engine=engine)
+        Ingestor(settings=settings, engine=engine)  # the data dir, as serve prepares it
         pool = ListenerPool(
-            settings,
-            processes=processes,
-            command=kwargs.pop("command", LISTENER_PROCESS_COMMAND),
-            services={SERVICE: ingestor.commit_for},
+            settings, processes=processes, command=kwargs.pop("command", LISTENER_PROCESS_COMMAND)
         )
         pools.append(pool)
         pool.start(port=0)

@@ -2,10 +2,10 @@
 
 Started by ``dicom_listener.pool.ListenerPool`` as ``python -m triage.cli.listener_process
 CHANNEL_FD PARENT_PID``, never by hand. The parent has bound the port, migrated the
-database and checked the settings; this process builds its own engine, ingest and
-spool folder (on SQLite the parent commits the index entries of all listener
-processes together, ``triage.ingest.remote``), serves the connections the parent hands
-over and exits when told:
+database and checked the settings; this process builds its own engine, ingest (with
+its own group commit; on SQLite the writers of all processes take turns on the write
+lock) and spool folder, serves the connections the parent hands over and exits when
+told:
 status 0 when every association finished, 3 when some had to be aborted, 1 when it
 could not start (the parent is told why first).
 """
@@ -23,7 +23,6 @@ from dicom_listener.pool_member import Member, Orders, die_with_parent, join_poo
 from dicom_listener.server import Listener
 from triage.cli.context import configure_logging
 from triage.db.engine import make_engine
-from triage.ingest.remote import RemoteCommitter
 from triage.ingest.service import Ingestor
 from triage.settings import Settings
 
@@ -41,24 +40,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, orders.on_signal)
 
-    member = Member(channel, orders)
     engine = None
     try:
         engine = make_engine(settings)
-        sqlite = engine.dialect.name == "sqlite"
-        committer = RemoteCommitter(member.call) if sqlite else None
-        ingestor = Ingestor(settings=settings, engine=engine, committer=committer)
-        member.listener = Listener(settings, ingestor)
-        member.listener.start_handed_over(start.address)
+        listener = Listener(settings, Ingestor(settings=settings, engine=engine))
+        listener.start_handed_over(start.address)
     except Exception as exc:
         channel.send("error", {"message": _reason(exc)})
         if engine is not None:
             engine.dispose()
         return 1
-    member.start()
+    Member(listener, channel, orders).start()
     channel.send("ready", {"pid": os.getpid()})
     orders.stop.wait()
-    clean = member.listener.stop(orders.grace, hurry=orders.hurry)
+    clean = listener.stop(orders.grace, hurry=orders.hurry)
     engine.dispose()
     return 0 if clean else EXIT_ABORTED
 

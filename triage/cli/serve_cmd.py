@@ -84,7 +84,6 @@ def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) ->
     from dicom_listener.server import Listener
     from triage.db.engine import make_engine
     from triage.db.migrate import upgrade
-    from triage.ingest.remote import SERVICE as COMMIT_SERVICE
     from triage.ingest.service import Ingestor
 
     with stop_signals() as request:
@@ -112,15 +111,8 @@ def run_service(settings: Settings, *, scheduler: bool, grace_seconds: float) ->
             processes = settings.resolved_listener_processes
             listener: Listener | ListenerPool
             if processes > 1:
-                # On SQLite this process commits the index entries of all listener
-                # processes, in shared groups (triage/ingest/remote.py).
-                sqlite = engine.dialect.name == "sqlite"
                 listener = ListenerPool(
-                    settings,
-                    processes=processes,
-                    command=LISTENER_PROCESS_COMMAND,
-                    policy=policy,
-                    services={COMMIT_SERVICE: ingestor.commit_for} if sqlite else None,
+                    settings, processes=processes, command=LISTENER_PROCESS_COMMAND, policy=policy
                 )
             else:
                 listener = Listener(settings, ingestor, policy=policy)

@@ -130,18 +130,6 @@ class Committer:
         if pending.error is not None:
             raise pending.error
 
-    def commit_all(self, pendings: list[Pending]) -> None:
-        """Index objects that arrived together, in as few transactions as the database
-        allows (one per ``MAX_GROUP`` on SQLite); each one's outcome is left in its
-        ``error`` (None: committed)."""
-        if not self._group:
-            for pending in pendings:
-                self._run([pending])
-            return
-        for start in range(0, len(pendings), MAX_GROUP):
-            with self._lock:
-                self._run(pendings[start : start + MAX_GROUP])
-
     def forget_ids(self) -> None:
         with self._series_lock:
             self._series.clear()

@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -41,7 +40,6 @@ from triage.ingest.commit import Committer, Pending, TakenError, maybe_committed
 from triage.ingest.errors import describe, retryable
 from triage.ingest.header import HeaderError, InstanceHeader
 from triage.ingest.payload import BytesPayload, CopiedFile, MovedFile, Payload, Received
-from triage.ingest.remote import RetryCommitError, serve_commits
 from triage.ingest.result import IngestOutcome, IngestResult, StoreStatus
 from triage.settings import Settings
 
@@ -58,14 +56,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class IndexCommitter(Protocol):
-    """What commits index entries: ``Committer`` here, or ``RemoteCommitter``."""
-
-    def commit(self, pending: Pending) -> None: ...
-
-    def forget_ids(self) -> None: ...
-
-
 class Ingestor:
     """Stores DICOM objects durably and indexes them; safe to share between threads."""
 
@@ -76,10 +66,7 @@ class Ingestor:
         engine: Engine,
         clock: Callable[[], datetime] = utc_now,
         stale_temp_seconds: float = STALE_TEMP_SECONDS,
-        committer: IndexCommitter | None = None,
     ) -> None:
-        """``committer``: another process commits the index entries (a listener process
-        of a pool on SQLite, see ``triage.ingest.remote``); by default this one does."""
         self._settings = settings
         self._engine = engine
         self._clock = clock
@@ -92,7 +79,6 @@ class Ingestor:
         if removed:
             log.info("removed %d stale temp file(s) from %s", removed, settings.tmp_dir)
         self._committer = Committer(engine, self.archive, describe=describe)
-        self._index: IndexCommitter = self._committer if committer is None else committer
 
     # public API ---------------------------------------------------------------------
     def ingest_bytes(self, data: bytes, *, calling_ae: str, source: str = "dicom") -> IngestResult:
@@ -116,11 +102,6 @@ class Ingestor:
             MovedFile(path, self.archive, received) if move else CopiedFile(path, self.archive)
         )
         return self._ingest(payload, calling_ae, source)
-
-    def commit_for(self, pendings: list[Any]) -> list[tuple[str, str | None]]:
-        """Commit index entries other processes prepared (``RemoteCommitter``), as one
-        group: each one's (outcome, reason)."""
-        return serve_commits(self._committer, pendings)
 
     # the protocol -------------------------------------------------------------------
     def _ingest(self, payload: Payload, calling_ae: str, source: str) -> IngestResult:
@@ -188,18 +169,15 @@ class Ingestor:
                 placed=claim.fresh,
             )
             try:
-                self._index.commit(pending)
+                self._committer.commit(pending)
             except BaseException as exc:
                 claim.release(keep=maybe_committed(exc))
                 if isinstance(exc, TakenError):
                     continue  # a concurrent writer stored this revision: look again
-                if isinstance(exc, RetryCommitError):  # a retryable database error, elsewhere
-                    last_error = exc
-                    continue
                 if not isinstance(exc, DBAPIError) or not retryable(exc):
                     raise
                 if isinstance(exc, IntegrityError):
-                    self._index.forget_ids()  # a cached id may name a row that is gone
+                    self._committer.forget_ids()  # a cached id may name a row that is gone
                 last_error = exc
                 log.debug("retrying after %s", type(exc.orig).__name__)
                 continue
