@@ -103,7 +103,7 @@ class ContextEngine:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
         self._groups: tuple[TriggerGroup, ...] = lexicon.groups
-        self._trie = TokenTrie(lexicon.entries)
+        self._trie = TokenTrie(lexicon.entries, lexicon.classes)
         self._abbreviations = lexicon.abbreviations
         self._terminated_by = lexicon.terminated_by
         self._clauses = ClauseSpec.compile(lexicon.clauses) if lexicon.clauses else None

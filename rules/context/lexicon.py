@@ -9,8 +9,9 @@ sequences, ready for :mod:`rules.context.matcher`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,7 +20,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from rules.context.phrases import PhraseSyntaxError, expand
-from rules.context.tokens import END, phrase_tokens
+from rules.context.tokens import DATE_CLASS, DATES, END, class_name, phrase_tokens
 
 
 class TriggerCategory(StrEnum):
@@ -109,6 +110,14 @@ class TriggerGroup(_Strict):
     # out"); a post-negation after the target ("... is negative") answers it, so the
     # target is negated and current, not hypothetical.
     answered: bool = False
+    # Historical only: what an earlier exam showed ("X was present on the prior
+    # study"). A present-time word later in the clause (a termination group marked
+    # ``present``: "..., and now measures 3 cm", "today") speaks of this exam too, and
+    # the trigger then counts as a prior mention (not historical).
+    earlier_exam: bool = False
+    # Terminations only: these words speak of the present exam or visit ("now",
+    # "today", "currently", "presents"); see ``earlier_exam``.
+    present: bool = False
     note: str = ""
 
     @model_validator(mode="after")
@@ -134,6 +143,10 @@ class TriggerGroup(_Strict):
             raise ValueError("applies_to is only for termination groups")
         if self.answered and self.category is not TriggerCategory.HYPOTHETICAL:
             raise ValueError("answered is only for hypothetical groups")
+        if self.earlier_exam and self.category is not TriggerCategory.HISTORICAL:
+            raise ValueError("earlier_exam is only for historical groups")
+        if self.present and self.category is not TriggerCategory.TERMINATION:
+            raise ValueError("present is only for termination groups")
         if any(c in UNSCOPED for c in self.applies_to):
             raise ValueError("applies_to names scoped categories only")
         return self
@@ -170,6 +183,18 @@ class ClauseRules(_Strict):
     note: str = ""
 
 
+def _class_name(value: object) -> object:
+    if isinstance(value, str):
+        if not re.fullmatch(r"[a-z_]+", value):
+            raise ValueError(f"class name '{value}': lower-case letters and '_' only")
+        if value == DATE_CLASS:
+            raise ValueError(f"'{DATE_CLASS}' is built in (a year or a numeric date)")
+    return value
+
+
+ClassName = Annotated[str, BeforeValidator(_class_name)]
+
+
 class LexiconFile(_Strict):
     version: Literal[1]
     description: str = ""
@@ -177,6 +202,8 @@ class LexiconFile(_Strict):
     abbreviations: tuple[str, ...] = ()
     categories: dict[Category, CategoryRules] = Field(default_factory=dict)
     clauses: ClauseRules | None = None
+    # Word classes a phrase names as <name>: any one of these words.
+    classes: dict[ClassName, tuple[Word, ...]] = Field(default_factory=dict)
     groups: tuple[TriggerGroup, ...] = Field(min_length=1)
 
 
@@ -209,6 +236,8 @@ class Lexicon:
     abbreviations: frozenset[str]
     terminated_by: dict[TriggerCategory, frozenset[TriggerCategory]]
     clauses: ClauseRules | None = None
+    # The members of every word class a phrase may name (``date`` built in).
+    classes: Mapping[str, Container[str]] = field(default_factory=lambda: {DATE_CLASS: DATES})
 
 
 def load_lexicon(path: Path) -> Lexicon:
@@ -270,7 +299,7 @@ class _Plain:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
-        if "phrases" in path or "abbreviations" in path or _clause_word(path):
+        if "phrases" in path or "abbreviations" in path or _clause_word(path) or _class_word(path):
             # Always text: an unquoted `- no` must stay "no", not YAML 1.1's False.
             return str(node.value)
         return self.scalars.construct_object(node)
@@ -278,6 +307,10 @@ class _Plain:
 
 def _clause_word(path: tuple[str | int, ...]) -> bool:
     return len(path) == 3 and path[0] == "clauses" and isinstance(path[2], int)
+
+
+def _class_word(path: tuple[str | int, ...]) -> bool:
+    return len(path) == 3 and path[0] == "classes" and isinstance(path[2], int)
 
 
 def _describe(
@@ -312,6 +345,10 @@ def _compile(parsed: LexiconFile, lines: dict[tuple[str | int, ...], int], sourc
     errors: list[str] = []
     entries: list[tuple[tuple[str, ...], int]] = []
     first_seen: dict[tuple[str, ...], tuple[int, str]] = {}
+    classes: dict[str, Container[str]] = {DATE_CLASS: DATES}
+    classes.update(
+        (name, frozenset(w.lower() for w in words)) for name, words in parsed.classes.items()
+    )
     for g, group in enumerate(parsed.groups):
         for p, phrase in enumerate(group.phrases):
             line = lines.get(("groups", g, "phrases", p), lines.get(("groups", g), 1))
@@ -321,6 +358,10 @@ def _compile(parsed: LexiconFile, lines: dict[tuple[str | int, ...], int], sourc
                         f"{source}:{line}: phrase '{phrase}': '{END}' (the end of the "
                         "sentence) can only be the last word"
                     )
+                    break
+                problem = _class_problem(variant, classes)
+                if problem is not None:
+                    errors.append(f"{source}:{line}: phrase '{phrase}': {problem}")
                     break
                 if variant in first_seen:
                     other_line, other_cat = first_seen[variant]
@@ -349,4 +390,20 @@ def _compile(parsed: LexiconFile, lines: dict[tuple[str | int, ...], int], sourc
         abbreviations=abbreviations,
         terminated_by=terminated_by,
         clauses=parsed.clauses,
+        classes=classes,
     )
+
+
+def _class_problem(variant: tuple[str, ...], classes: Mapping[str, object]) -> str | None:
+    for position, token in enumerate(variant):
+        name = class_name(token)
+        if name is None:
+            continue
+        if position == 0:
+            return f"a word class ('{token}') cannot start a phrase"
+        if name not in classes:
+            close = difflib.get_close_matches(name, list(classes), n=1, cutoff=0.6)
+            hint = f" (did you mean '<{close[0]}>'?)" if close else ""
+            known = ", ".join(f"<{c}>" for c in classes)
+            return f"unknown word class '{token}'{hint}; known: {known}"
+    return None

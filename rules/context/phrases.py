@@ -1,8 +1,9 @@
 """The small phrase syntax of the trigger lexicon, expanded to literal variants at load.
 
-``{a|b c}`` means one of the alternatives, ``[x]`` or ``[x|y]`` means optional. There is
-no nesting and nothing else: a phrase expands to a finite list of literal word sequences,
-so matching stays a plain token-trie lookup (no regular expressions in the data).
+``{a|b c}`` means one of the alternatives, ``[x]`` or ``[x|y]`` means optional, ``<name>``
+is any one word of a word class (the lexicon's ``classes``, or the built-in ``<date>``).
+There is no nesting and nothing else: a phrase expands to a finite list of word
+sequences, so matching stays a token-trie lookup (no regular expressions in the data).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def expand(phrase: str) -> list[tuple[str, ...]]:
     seen: set[tuple[str, ...]] = set()
     for combo in itertools.product(*parts):
         tokens = phrase_tokens(" ".join(combo))
+        if "<" in tokens or ">" in tokens:
+            raise PhraseSyntaxError("'<' and '>' only enclose a word class name, e.g. <date>")
         if tokens and tokens not in seen:
             seen.add(tokens)
             variants.append(tokens)

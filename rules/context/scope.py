@@ -8,6 +8,11 @@ its category's ``terminated_by`` (if that trigger's group ``competes``), and
 so does a comma that starts a new statement (:mod:`rules.context.clauses`).
 Groups with ``scope: sentence`` stop only at sentence ends and headings
 (terminations ending in ":").
+
+A historical trigger of an ``earlier_exam`` group ("X was present on the prior study")
+followed in its clause (up to a ";" or the sentence end) by a ``present`` termination
+("..., and now measures 3 cm", "today") speaks of this exam as well: it is kept as a
+prior mention, not as history.
 """
 
 from __future__ import annotations
@@ -93,9 +98,20 @@ def find_scopes(
             stops[key] = (begins, ends)
         return stops[key]
 
+    present: list[int] | None = None  # present-time terminations, found when needed
+    hard_stops: list[int] = []
     hits: list[Hit] = []
     for i, j, group in scoped:
         category = group.category
+        if group.earlier_exam and present is None:
+            present = sorted(ti for ti, _, t in terminators if t.present)
+            hard_stops = sorted({*breaks, *semicolons})
+        if group.earlier_exam and present:
+            k = bisect_left(hard_stops, j)
+            stop = hard_stops[k] if k < len(hard_stops) else n
+            p = bisect_left(present, j)
+            if p < len(present) and present[p] < stop:
+                category = _C.PRIOR_MENTION  # "... was seen before, and now measures ..."
         direction = group.direction
         lo, hi = i, j
         begins, ends = stops_for(category, group.scope == "clause")

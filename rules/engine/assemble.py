@@ -54,9 +54,14 @@ def assemble(mentions: list[Mention], rs: RuleSet) -> Evaluation:
             decision=m.decision,
             reason=m.reason,
         )
-        for m in (superseded.get(id(x), x) for x in sorted(mentions, key=lambda x: x.order))
+        for m in (superseded.get(id(x), x) for x in in_order(mentions))
     )
     return Evaluation(flags=tuple(flags), candidates=candidates, ruleset_version=rs.version)
+
+
+def in_order(mentions: Iterable[Mention]) -> list[Mention]:
+    """Mentions in document order: the order of ``Evaluation.candidates``."""
+    return sorted(mentions, key=lambda x: x.order)
 
 
 def _winning_sides(winners: Sequence[Mention]) -> set[Laterality | None]:

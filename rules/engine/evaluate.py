@@ -26,6 +26,11 @@ from rules.sr.model import SRDocument
 
 
 def evaluate_document(doc: SRDocument, rs: RuleSet, ctx: ContextPort) -> Evaluation:
+    return assemble(document_mentions(doc, rs, ctx), rs)
+
+
+def document_mentions(doc: SRDocument, rs: RuleSet, ctx: ContextPort) -> list[Mention]:
+    """Every mention some rule matched in ``doc``, each with its decision."""
     parts = collect(doc, rs.coded_concepts, rs.measurement_index.keys())
     scope = ScopeCheck(doc)
     mentions: list[Mention] = []
@@ -44,7 +49,7 @@ def evaluate_document(doc: SRDocument, rs: RuleSet, ctx: ContextPort) -> Evaluat
                 else m
                 for m in mentions
             ]
-    return assemble(mentions, rs)
+    return mentions
 
 
 def _document_side(texts: Sequence[TextSource]) -> Laterality | None:

@@ -41,6 +41,7 @@ def coded_mentions(ref: ItemRef, rs: RuleSet, scope: ScopeCheck) -> list[Mention
             reason="",
             order=(ref.order, 0),
             rank=ROLE_RANK[ref.role],
+            section=ref.role_label,
         )
         why = _refusal_for_item(rule, ref, scope) or _site_refusal(spec.sites, item)
         if why is None and presence is Presence.ABSENT:
@@ -83,6 +84,7 @@ def measurement_mentions(ref: ItemRef, rs: RuleSet, scope: ScopeCheck) -> list[M
             reason="",
             order=(ref.order, 0),
             rank=ROLE_RANK[ref.role],
+            section=ref.role_label,
         )
         why = _refusal_for_item(rule, ref, scope) or _site_refusal(spec.sites, item)
         if why is None and spec.findings and not spec.findings & _group_findings(ref.parent):

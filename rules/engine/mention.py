@@ -39,6 +39,14 @@ class Mention:
     """Token range of the evidence (the term and its near-context words)."""
     hedged: bool = False
     """The context engine found the mention uncertain ("possible", ", likely")."""
+    section: str = ""
+    """What gave the mention its section role, for explanations ("'FINDINGS:' heading",
+    "Findings section", "report")."""
+    sentence: tuple[int, int] | None = None
+    """The mention's sentence in its text (character offsets; free text only)."""
+    cue: tuple[int, int] | None = None
+    """The words of its text that decided the mention (a negation, a history, an
+    exclusion, a hedge ...), as character offsets, if any."""
 
 
 def quote(sentence: str) -> str:

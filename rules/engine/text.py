@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from rules.context.model import Certainty, ContextResult, CueKind, Experiencer, Temporality
+from rules.context.model import Certainty, ContextResult, Cue, CueKind, Experiencer, Temporality
 from rules.engine.compiled import CompiledRule, PhraseGroup, RuleSet, TermEntry
 from rules.engine.cues import REFERRING_WINDOW
 from rules.engine.layout import Layout, layout
@@ -152,10 +152,12 @@ def _decide_text(
         rank=ROLE_RANK[role],
         tokens=(m.start, m.end),
         span_tokens=(m.start, m.end),
+        section=label,
+        sentence=(sentence.start, sentence.end),
     )
 
-    def no(decision: Decision, reason: str) -> Mention:
-        return replace(base, decision=decision, reason=reason)
+    def no(decision: Decision, reason: str, cue: tuple[int, int] | None = None) -> Mention:
+        return replace(base, decision=decision, reason=reason, cue=cue)
 
     if role is SectionRole.CLINICAL:
         return no(Decision.CLINICAL_SECTION, f"in {label}: clinical information is never a finding")
@@ -166,7 +168,9 @@ def _decide_text(
     for group in rule.exclude:
         veto = _find_group(group, m, sentence, tt)
         if veto is not None:
-            return no(Decision.EXCLUDED, f"excluded by {_words(tt, veto)!r} in {said}")
+            return no(
+                Decision.EXCLUDED, f"excluded by {_words(tt, veto)!r} in {said}", _span(tt, veto)
+            )
     lo, hi = m.start, m.end
     for group in rule.near:
         found = _find_group(group, m, sentence, tt)
@@ -189,18 +193,23 @@ def _decide_text(
     result = sentence.scan.context((start - sentence.start, end - sentence.start))
     refused = _context_refusal(result, said)
     if refused is not None:
-        return no(*refused)
+        decision, reason, by = refused
+        return no(decision, reason, _shift(by.span, sentence.start) if by else None)
     if role is SectionRole.RECOMMENDATION:
-        cue = _recommends(rs, tt, m, sentence)
-        if cue is not None:
+        asks = _recommends(rs, tt, m, sentence)
+        if asks is not None:
             return no(
                 Decision.HYPOTHETICAL,
-                f"in {label}: asks for something ({cue!r}) rather than stating a finding: {said}",
+                f"in {label}: asks for something ({_words(tt, asks)!r}) rather than stating "
+                f"a finding: {said}",
+                _span(tt, asks),
             )
     possible = result.certainty is Certainty.POSSIBLE or rule.max_certainty == "possible"
+    hedge: tuple[int, int] | None = None
     if result.certainty is Certainty.POSSIBLE:
-        cues = [c.text for c in result.cues if c.kind is CueKind.UNCERTAINTY]
-        reason = f"uncertain ({cues[0]!r}) in {said}" if cues else f"uncertain in {said}"
+        cues = [c for c in result.cues if c.kind is CueKind.UNCERTAINTY]
+        reason = f"uncertain ({cues[0].text!r}) in {said}" if cues else f"uncertain in {said}"
+        hedge = _shift(cues[0].span, sentence.start) if cues else None
     elif possible:
         reason = f"rule {rule.id!r} only suggests this finding: {said}"
     else:
@@ -210,33 +219,51 @@ def _decide_text(
         reason=reason,
         certainty=Certainty.POSSIBLE if possible else Certainty.DEFINITE,
         hedged=result.certainty is Certainty.POSSIBLE,
+        cue=hedge,
         laterality=_text_laterality(tt, m, sentence) or place.side_at(start) or src.laterality,
     )
 
 
-def _context_refusal(result: ContextResult, said: str) -> tuple[Decision, str] | None:
-    def cue(*kinds: CueKind) -> str:
-        found = [c.text for c in result.cues if c.kind in kinds]
-        return f" ({found[0]!r})" if found else ""
+def _context_refusal(result: ContextResult, said: str) -> tuple[Decision, str, Cue | None] | None:
+    """Why the context engine's answer refuses a mention, and the cue that decided it."""
+
+    def first(kind: CueKind) -> Cue | None:
+        return next((c for c in result.cues if c.kind is kind), None)
+
+    def quoted(cue: Cue | None) -> str:
+        return f" ({cue.text!r})" if cue is not None else ""
 
     if result.negated:
-        resolved = cue(CueKind.RESOLVED)
-        if resolved:
-            return Decision.RESOLVED, f"resolved{resolved} in {said}"
-        negation = [c.text for c in result.cues if c.kind is CueKind.NEGATION]
-        by = f" by {negation[0]!r}" if negation else ""
-        return Decision.NEGATED, f"negated{by} in {said}"
+        resolved = first(CueKind.RESOLVED)
+        if resolved is not None:
+            return Decision.RESOLVED, f"resolved{quoted(resolved)} in {said}", resolved
+        negation = first(CueKind.NEGATION)
+        by = f" by {negation.text!r}" if negation is not None else ""
+        return Decision.NEGATED, f"negated{by} in {said}", negation
     if result.experiencer is Experiencer.OTHER:
-        who = cue(CueKind.EXPERIENCER)
-        return Decision.OTHER_EXPERIENCER, f"about someone else{who} in {said}"
+        who = first(CueKind.EXPERIENCER)
+        return Decision.OTHER_EXPERIENCER, f"about someone else{quoted(who)} in {said}", who
     if result.temporality is Temporality.HISTORICAL:
-        return Decision.HISTORICAL, f"historical{cue(CueKind.HISTORICAL)} in {said}"
+        when = first(CueKind.HISTORICAL)
+        return Decision.HISTORICAL, f"historical{quoted(when)} in {said}", when
     if result.temporality is Temporality.HYPOTHETICAL:
-        return Decision.HYPOTHETICAL, f"hypothetical{cue(CueKind.HYPOTHETICAL)} in {said}"
+        frame = first(CueKind.HYPOTHETICAL)
+        return Decision.HYPOTHETICAL, f"hypothetical{quoted(frame)} in {said}", frame
     return None
 
 
-def _recommends(rs: RuleSet, tt: TokenizedText, m: PhraseMatch, sentence: _Sentence) -> str | None:
+def _shift(span: tuple[int, int], by: int) -> tuple[int, int]:
+    """A span in a sentence as a span in its text."""
+    return span[0] + by, span[1] + by
+
+
+def _span(tt: TokenizedText, m: PhraseMatch) -> tuple[int, int]:
+    return tt.starts[m.start], tt.ends[m.end - 1]
+
+
+def _recommends(
+    rs: RuleSet, tt: TokenizedText, m: PhraseMatch, sentence: _Sentence
+) -> PhraseMatch | None:
     """The recommendation cue of the mention's sentence, unless the mention refers back
     to a stated finding ("the hematoma", "this collection")."""
     if sentence._cues is None:
@@ -256,7 +283,7 @@ def _recommends(rs: RuleSet, tt: TokenizedText, m: PhraseMatch, sentence: _Sente
             return None
         if cue is None and x.phrase in rs.recommendation_cues and not (m.start <= x.start < m.end):
             cue = x
-    return _words(tt, cue) if cue is not None else None
+    return cue
 
 
 def _find_group(

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from rules.sr import build
+from rules.sr import build, codes
+from rules.sr.model import Code
 from triage.cli.app import cli
 
 FINDINGS = [
@@ -92,13 +93,128 @@ def test_unreadable_files_give_an_error_and_the_run_goes_on(folder: Path) -> Non
 def test_human_form_marks_spans_and_explains_every_mention(folder: Path) -> None:
     result = CliRunner().invoke(cli, ["rules", "explain", str(folder / "a")])
     assert result.exit_code == 0, result.output
-    out = result.stdout
-    assert f"{folder / 'a' / 'readme.txt'}: skipped (not a DICOM file)" in out
-    assert "bakers_cyst (definite, left, routine) rule msk.bakers_cyst.named v1" in out
-    assert "1.2.1: No DVT. Incidental 2.8 cm «Baker's cyst» in the left popliteal fossa." in out
-    assert "clinical_section: in Indications for Procedure section" in out
-    assert "✗ hematoma [msk.hematoma.named] negated: negated by 'No' in 'No hematoma.'" in out
-    assert "ImageComments: LT POP FOSSA «BAKERS CYST»" in out
+    lines = result.stdout.splitlines()
+    assert f"{folder / 'a' / 'readme.txt'}: skipped (not a DICOM file)" in lines
+    assert "  bakers_cyst (definite, left, routine) rule msk.bakers_cyst.named v1" in lines
+    # the evidence: item path, section, and the sentence that holds it (not the item)
+    assert (
+        "      @1.2.1 · Finding section · Incidental 2.8 cm «Baker's cyst» in the left "
+        "popliteal fossa."
+    ) in lines
+    assert (
+        "    ✗ bakers_cyst [msk.bakers_cyst.named] clinical_section: in Indications for "
+        "Procedure section: clinical information is never a finding"
+    ) in lines
+    assert "        @1.1.1 · Indications for Procedure section · ? «Baker's cyst»" in lines
+    # the reason names its cue once, and the cue is marked in the sentence
+    assert "    ✗ hematoma [msk.hematoma.named] negated: negated by 'No'" in lines
+    assert "        @1.2.2 · Finding section · ‹No› «hematoma»." in lines
+    assert "      @ImageComments · ImageComments header · LT POP FOSSA «BAKERS CYST»" in lines
+
+
+ONE_ITEM = """\
+EXAM: Right lower extremity venous duplex.
+INDICATION: Right calf pain. Rule out DVT. ? Baker's cyst.
+COMPARISON: Right knee MRI 2022.
+FINDINGS: The common femoral, femoral and popliteal veins are compressible
+with normal flow. Small Baker's cyst was present on the prior study from 2023. A 2 cm
+hematoma is seen in the medial gastrocnemius. No joint effusion.
+IMPRESSION: No DVT. Calf hematoma.
+"""
+
+
+def _one_item(path: Path, text: str) -> Path:
+    """A Basic Text SR whose one TEXT item holds the whole dictated report."""
+    content = build.root(codes.DIAGNOSTIC_IMAGING_REPORT, [build.text(codes.FINDING, text)])
+    path.write_bytes(build.to_bytes(build.sr_document(content, sop_class=build.BASIC_TEXT_SR)))
+    return path
+
+
+def test_human_form_of_a_one_item_report_shows_sentences_not_the_report(tmp_path: Path) -> None:
+    report = _one_item(tmp_path / "basic.dcm", ONE_ITEM)
+    result = CliRunner().invoke(cli, ["rules", "explain", str(report)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "  hematoma (definite, right, routine) rule msk.hematoma.named v1" in lines
+    assert (
+        "      @1.1 · 'FINDINGS:' heading · A 2 cm «hematoma» is seen in the medial gastrocnemius."
+    ) in lines
+    assert "      @1.1 · 'IMPRESSION:' heading · Calf «hematoma»." in lines
+    # a past-tense statement about an earlier exam: the reason, and its cue marked
+    assert (
+        "    ✗ bakers_cyst [msk.bakers_cyst.named] historical: historical ('was present on the "
+        "prior')"
+    ) in lines
+    assert (
+        "        @1.1 · 'FINDINGS:' heading · Small «Baker's cyst» ‹was present on the prior› "
+        "study from 2023."
+    ) in lines
+    assert (
+        "    ✗ bakers_cyst [msk.bakers_cyst.named] clinical_section: in 'INDICATION:' heading: "
+        "clinical information is never a finding"
+    ) in lines
+    assert "        @1.1 · 'INDICATION:' heading · ? «Baker's cyst»." in lines
+    assert "        @1.1 · 'FINDINGS:' heading · ‹No› «joint effusion»." in lines
+    # the hard-wrapped first sentence is one line; the whole report is never printed
+    assert not any("EXAM:" in line or "compressible\n" in line for line in lines)
+    assert all(len(line) < 160 for line in lines[1:])
+
+
+def test_json_of_a_one_item_report_is_unchanged(tmp_path: Path) -> None:
+    report = _one_item(tmp_path / "basic.dcm", ONE_ITEM)
+    result = CliRunner().invoke(cli, ["rules", "explain", "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    (obj,) = _lines(result.stdout)
+    assert set(obj) == {"path", "sop_instance_uid", "study_instance_uid", "flags", "error"}
+    (flag,) = obj["flags"]
+    assert set(flag) == {
+        "finding", "rule", "rule_version", "certainty", "laterality", "evidence", "priority",
+        "all_evidence", "measurements",
+    }  # fmt: skip
+    evidence = flag["evidence"]
+    assert set(evidence) == {"item_path", "concept", "text", "span"}
+    assert evidence["item_path"] == "1.1"
+    assert evidence["text"] == ONE_ITEM  # the whole item, as the contract says
+    start, end = evidence["span"]
+    assert ONE_ITEM[start:end] == "hematoma"
+    assert [e["span"] for e in flag["all_evidence"]] == [
+        evidence["span"],
+        [ONE_ITEM.index("Calf hematoma") + 5, ONE_ITEM.index("Calf hematoma") + 13],
+    ]
+
+
+def test_a_long_sentence_is_shown_around_its_marks(tmp_path: Path) -> None:
+    filler = ", ".join(f"vein {n} compressible" for n in range(30))
+    text = (
+        f"FINDINGS: No thrombus in the {filler}, there is no Baker's cyst in the popliteal fossa."
+    )
+    report = _one_item(tmp_path / "long.dcm", text)
+    result = CliRunner().invoke(cli, ["rules", "explain", str(report)])
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("        @1.1")]
+    assert line.startswith("        @1.1 · 'FINDINGS:' heading · … ")
+    assert line.endswith(
+        "vein 29 compressible, ‹there is no› «Baker's cyst» in the popliteal fossa."
+    )
+    assert "vein 0 " not in line
+    assert len(line) < 250
+
+
+def test_human_form_of_coded_content_names_item_and_section(tmp_path: Path) -> None:
+    cyst = build.coded_finding(
+        Code("367643001", "SCT", "Cyst"), site=Code("32361000", "SCT", "Popliteal fossa")
+    )
+    content = build.diagnostic_report(findings=["No DVT."], coded_findings=[cyst])
+    path = tmp_path / "coded.dcm"
+    path.write_bytes(build.to_bytes(build.sr_document(content)))
+    result = CliRunner().invoke(cli, ["rules", "explain", str(path)])
+    assert result.exit_code == 0, result.output
+    evidence = [x for x in result.stdout.splitlines() if x.startswith("      @")]
+    assert len(evidence) == 1
+    assert evidence[0] == (
+        "      @1.1.2 · Finding section · Finding: Cyst (SCT 367643001) at Popliteal fossa "
+        "(SCT 32361000)"
+    )
 
 
 def test_custom_rules_and_invalid_rules(folder: Path, tmp_path: Path) -> None:

@@ -9,16 +9,19 @@ Non-SR objects give ``"flags": []``; what their header text (Image Comments) wou
 is listed under ``header_flags`` in the same shape. An unreadable file gives an
 ``error`` and the run goes on; the exit status is then 1.
 
-The human form highlights each evidence span and gives, for every candidate mention,
-why it was or was not flagged. Non-DICOM files met in folders are skipped with a note;
-named explicitly, they are an error.
+The human form shows, for each piece of evidence, its item path, what gave it its
+section and the sentence that holds it, with the matched words highlighted «like this»;
+for every candidate mention, why it was or was not flagged, with the deciding words
+highlighted ‹like this› in that sentence. Only the sentence is shown, not the whole item:
+a Basic Text report often holds the whole report in one TEXT item. Non-DICOM files met
+in folders are skipped with a note; named explicitly, they are an error.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from rules.api import RuleSet, RuleSetError, evaluate, load_ruleset
+from rules.api import RuleSet, RuleSetError, load_ruleset
+from rules.context import ContextEngine
+from rules.engine.explain import Detail, explain_document
 from rules.flags import Candidate, Decision, Evaluation, Evidence, Flag
 from rules.sr.model import Code, Measurement, SRDocument
 from rules.sr.reader import SR_SOP_CLASS_PREFIX, DocumentReadError, read_document
@@ -36,6 +41,9 @@ _DICM_OFFSET = 128
 # A Part 10 file without preamble, or a bare data set, starts with a group 0002 or 0008
 # element (little endian).
 _BARE_STARTS = (b"\x02\x00", b"\x08\x00")
+_CONTEXT_CHARS = 80
+"""Characters kept either side of the highlighted words when a sentence is long."""
+_LONG_SENTENCE = 2 * _CONTEXT_CHARS + 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,10 @@ class Outcome:
     evaluation: Evaluation | None = None
     error: str | None = None
     skipped: bool = False
+    details: tuple[Detail, ...] = ()
+    """One per ``evaluation.candidates`` (for the human form)."""
+    evidence: Mapping[Evidence, Detail] = field(default_factory=dict)
+    """The detail of each flag's evidence (for the human form)."""
 
     @property
     def is_sr(self) -> bool:
@@ -104,7 +116,15 @@ def explain_file(path: Path, explicit: bool, ruleset: RuleSet) -> Outcome:
         if not explicit and not looks_like_dicom(data):
             return Outcome(path, skipped=True)
         return Outcome(path, error=f"not a readable DICOM file: {exc}")
-    return Outcome(path, document=document, evaluation=evaluate(document, ruleset))
+    # The same evaluation as rules.api.evaluate, plus where each mention stands.
+    explained = explain_document(document, ruleset, ContextEngine.default())
+    return Outcome(
+        path,
+        document=document,
+        evaluation=explained.evaluation,
+        details=explained.candidates,
+        evidence=explained.evidence,
+    )
 
 
 def looks_like_dicom(data: bytes) -> bool:
@@ -193,41 +213,94 @@ def render(console: Console, outcome: Outcome) -> None:
             f"rule {flag.rule} v{flag.rule_version}"
         )
         for evidence in flag.evidence:
-            console.print(Text("      ").append(_evidence_line(evidence)))
+            console.print(Text("      ").append(_where(evidence, outcome.evidence.get(evidence))))
         for m in flag.measurements:
             unit = m.unit.value if m.unit is not None else ""
             console.print(f"      measurement {m.value:g} {escape(unit)}")
     if result.candidates:
         console.print("  mentions:")
-    for candidate in result.candidates:
-        console.print(Text("    ").append(_candidate_line(candidate)))
+    for n, candidate in enumerate(result.candidates):
+        found = outcome.details[n] if n < len(outcome.details) else None
+        console.print(Text("    ").append(_candidate_line(candidate, found)))
+        console.print(Text("        ").append(_where(candidate.evidence, found)))
 
 
-def _evidence_line(evidence: Evidence) -> Text:
-    """The item's text with the span marked «like this» (and highlighted on a terminal)."""
-    line = Text(f"{evidence.item_path}: ", style="dim")
-    if evidence.span is None:
-        return line.append(evidence.text)
-    start, end = evidence.span
-    t = evidence.text
-    return (
-        line.append(t[:start])
-        .append("«" + t[start:end] + "»", style="bold reverse")
-        .append(t[end:])
-    )
+_EVIDENCE_STYLE = "bold reverse"
+_CUE_STYLE = "bold red underline"
 
 
-def _candidate_line(candidate: Candidate) -> Text:
+def _candidate_line(candidate: Candidate, found: Detail | None) -> Text:
     flagged = candidate.decision is Decision.FLAGGED
     line = Text("✓ " if flagged else "✗ ", style="green" if flagged else "red")
     line.append(f"{candidate.finding} ", style="bold")
     line.append(f"[{candidate.rule}] {candidate.decision.value}: ", style="dim")
-    line.append(candidate.reason)
-    ev = candidate.evidence
-    if ev.span is not None:
-        start, end = ev.span
-        line.append(f"  @{ev.item_path} ", style="dim")
-        line.append("«" + ev.text[start:end] + "»", style="bold reverse")
+    return line.append(found.summary if found is not None else candidate.reason)
+
+
+def _where(evidence: Evidence, found: Detail | None) -> Text:
+    """``@path · section · sentence``: the sentence that holds the evidence (not the whole
+    item), its span marked «like this» and the deciding words ‹like this› (and
+    highlighted on a terminal)."""
+    line = Text(f"@{evidence.item_path}", style="dim")
+    if found is None or found.sentence is None:
+        if found is not None:
+            line.append(f" · {found.section}", style="dim")
+        return line.append(" · ", style="dim").append(_fold(evidence.text))
+    line.append(f" · {found.section} · ", style="dim")
+    marks: list[tuple[int, int, str, str, str]] = []
+    if evidence.span is not None:
+        marks.append((*evidence.span, "«", "»", _EVIDENCE_STYLE))
+    cue = found.cue
+    if cue is not None and not (
+        evidence.span and cue[0] < evidence.span[1] and evidence.span[0] < cue[1]
+    ):
+        marks.append((*cue, "‹", "›", _CUE_STYLE))
+    marks.sort()
+    return line.append(_excerpt(evidence.text, found.sentence, marks))
+
+
+def _excerpt(
+    text: str, sentence: tuple[int, int], marks: list[tuple[int, int, str, str, str]]
+) -> Text:
+    """The sentence with its marks; a long one only around the marks ("…" where cut)."""
+    s0, s1 = sentence
+    if s1 - s0 <= _LONG_SENTENCE or not marks:
+        windows = [(s0, s1)]
     else:
-        line.append(f"  @{ev.item_path} {ev.text}", style="dim")
-    return line
+        windows = []
+        for start, end, *_ in marks:
+            lo, hi = max(s0, start - _CONTEXT_CHARS), min(s1, end + _CONTEXT_CHARS)
+            if windows and lo <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
+            else:
+                windows.append((lo, hi))
+    out = Text()
+    if windows[0][0] > s0:
+        out.append("… ")
+    for w, (lo, hi) in enumerate(windows):
+        if w:
+            out.append(" … ")
+        pos = lo
+        for start, end, open_, close, style in marks:
+            if not (lo <= start and end <= hi):
+                continue
+            out.append(_fold(text[pos:start], keep_ends=True))
+            out.append(open_ + _fold(text[start:end]) + close, style=style)
+            pos = end
+        out.append(_fold(text[pos:hi], keep_ends=True))
+    if windows[-1][1] < s1:
+        out.append(" …")
+    return out
+
+
+def _fold(piece: str, keep_ends: bool = False) -> str:
+    """Whitespace runs (line breaks of a dictated report) as one space."""
+    folded = " ".join(piece.split())
+    if keep_ends and folded:
+        if piece[:1].isspace():
+            folded = " " + folded
+        if piece[-1:].isspace():
+            folded += " "
+    elif keep_ends and piece:
+        folded = " "
+    return folded
