@@ -198,6 +198,8 @@ def test_a_long_sentence_is_shown_around_its_marks(tmp_path: Path) -> None:
     )
     assert "vein 0 " not in line
     assert len(line) < 250
+    first = line.split(" · … ", 1)[1].split(" ", 1)[0]
+    assert first in {"vein", "compressible,"} or first.rstrip(",").isdigit()  # a whole word
 
 
 def test_human_form_of_coded_content_names_item_and_section(tmp_path: Path) -> None:

@@ -270,6 +270,11 @@ def _excerpt(
         windows = []
         for start, end, *_ in marks:
             lo, hi = max(s0, start - _CONTEXT_CHARS), min(s1, end + _CONTEXT_CHARS)
+            # cut between words, not inside one
+            while s0 < lo < start and not text[lo - 1].isspace():
+                lo += 1
+            while end < hi < s1 and not text[hi].isspace():
+                hi -= 1
             if windows and lo <= windows[-1][1]:
                 windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
             else:
