@@ -22,12 +22,13 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from pathlib import Path
 
 from bench.rules.negex import DEFAULT_KIT, read_kit, target_span
 from rules.context import ContextEngine, find_all
 from rules.context.lexicon import Direction, TriggerCategory, TriggerGroup
+from rules.context.tokens import DATE_CLASS, class_name
 
 Mention = tuple[int, int]
 Item = tuple[str, tuple[Mention, ...]]
@@ -120,7 +121,7 @@ class NaiveNegEx:
         lexicon = engine.lexicon
         rules: list[tuple[int, re.Pattern[str], int]] = []
         for tokens, g in lexicon.entries:
-            body = r"\s*".join(re.escape(t) for t in tokens)
+            body = r"\s*".join(_token_pattern(t, lexicon.classes) for t in tokens)
             rules.append((len(" ".join(tokens)), re.compile(rf"(?<!\w){body}(?!\w)", re.I), g))
         rules.sort(key=lambda r: -r[0])
         self._rules = [(pattern, g) for _, pattern, g in rules]
@@ -149,6 +150,19 @@ class NaiveNegEx:
                 between = triggers_between(triggers, t[1], s, self._groups)
                 negated = negated or not between
         return negated
+
+
+def _token_pattern(token: str, classes: Mapping[str, Container[str]]) -> str:
+    """A phrase token as a regex: a word class (``<name>``) becomes an alternation, the
+    built-in date class a date pattern, so the peer matches what the engine matches."""
+    name = class_name(token)
+    if name is None:
+        return re.escape(token)
+    if name == DATE_CLASS:
+        return r"(?:(?:19|20)\d\d|\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?)"
+    members = classes[name]
+    assert isinstance(members, frozenset)
+    return "(?:" + "|".join(re.escape(w) for w in sorted(members, key=len, reverse=True)) + ")"
 
 
 def triggers_between(
