@@ -7,12 +7,18 @@
 Receivers (each started on a fresh folder for every run, interleaved within each repeat so
 machine load hits them alike; the median run is reported):
 
-- ours: ``msk-triage serve`` on SQLite (fsync and index row before each response);
+- ours: ``msk-triage serve`` on SQLite (fsync and index row before each response), with
+  its default number of listener processes (the number of CPUs);
 - pynetdicom's storescp app (writes files; neither fsyncs nor indexes);
 - dcmtk's storescp, forking (with TCP_NODELAY=1, else it waits on delayed ACKs);
 - a stock pynetdicom SCP that discards what it receives (the library's ceiling);
-- diagnostic: our listener with an ingest that discards (what the listener costs; the
-  difference to ours is the durable ingest).
+- diagnostic: our listener with an ingest that discards, in as many processes (what the
+  listener costs; the difference to ours is the durable ingest).
+
+Each receiver is started, then left until it is idle (start-up work such as loading the
+rule pack must not land in the measured run), after a sync of the file system (the
+previous run's removed files are trimmed at the next journal commit on a ``discard``
+mount, which would be the measured run's first fsync).
 
 Senders: dcmtk storescu, one process per association (1 or 4), with TCP_NODELAY=1; ours is
 also fed by senders without it (Nagle on, dcmtk's default). The goals of issue 2 are

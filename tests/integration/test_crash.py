@@ -1,7 +1,8 @@
 """Kill ``msk-triage serve`` with SIGKILL, repeatedly, while dcmtk sends 600 instances.
 
 Every instance the sender saw acknowledged must be in the archive and the index exactly
-once, and no partial or temporary file may survive a restart.
+once, and no partial or temporary file may survive a restart. Run with the listener in
+serve's own process and with two listener processes (which die with serve).
 """
 
 from __future__ import annotations
@@ -74,14 +75,19 @@ class Sender(threading.Thread):
             return len(self.acked)
 
 
-def test_sigkill_during_transfer_loses_nothing_and_leaves_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"], ids=["in-process", "2-listener-processes"])
+def test_sigkill_during_transfer_loses_nothing_and_leaves_nothing(
+    tmp_path: Path, processes: str
+) -> None:
     files = []
     for i in range(TOTAL):
         # mostly reports, some ~400 KB images so kills also land mid-object
         sop = US_IMAGE if i % 10 == 0 else BASIC_TEXT_SR
         ds = make_dataset(sop, series_uid=f"1.2.826.0.1.3680043.10.2.{i % 7}", frame_bytes=400_000)
         files.append(write(ds, tmp_path / "in" / f"{i:04d}.dcm"))
-    serve = Serve(tmp_path / "data", tmp_path / "serve.log")
+    serve = Serve(
+        tmp_path / "data", tmp_path / "serve.log", MSK_TRIAGE_LISTENER_PROCESSES=processes
+    )
     serve.start()
     sender = Sender(files, serve)
     sender.start()

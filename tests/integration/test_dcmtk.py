@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +17,7 @@ from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, RLELossless
 
 from tests.listener.factory import ALL_CLASSES, IMAGE_CLASSES, US_IMAGE, make_dataset, write
 
-from .conftest import MSK_TRIAGE, Serve, dcmtk_env, free_port, run_dcmtk
+from .conftest import AE_TITLE, MSK_TRIAGE, Serve, dcmtk_env, free_port, run_dcmtk
 
 pytestmark = pytest.mark.integration
 
@@ -75,8 +81,6 @@ def test_dcmsend_folder_and_identical_resend(tmp_path: Path, serve: Serve, nodel
 
 
 def test_many_small_reports_over_concurrent_associations(tmp_path: Path, serve: Serve) -> None:
-    import subprocess
-
     folders = [tmp_path / f"in{n}" for n in range(4)]
     sent: dict[str, Path] = {}
     for n, folder in enumerate(folders):
@@ -120,8 +124,6 @@ def test_sigterm_stops_cleanly(tmp_path: Path) -> None:
 
 
 def test_sigterm_lets_the_running_association_finish(tmp_path: Path, serve: Serve) -> None:
-    import subprocess
-    import time
 
     sent: dict[str, Path] = {}
     for i in range(150):
@@ -150,12 +152,15 @@ def test_sigterm_lets_the_running_association_finish(tmp_path: Path, serve: Serv
     _check_archived(serve, sent)
 
 
-def test_port_in_use_is_a_clear_error(tmp_path: Path, serve: Serve) -> None:
-    import subprocess
-
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_port_in_use_is_a_clear_error(tmp_path: Path, serve: Serve, processes: str) -> None:
     result = subprocess.run(
         [str(MSK_TRIAGE), "serve"],
-        env={**serve.env, "MSK_TRIAGE_DATA_DIR": str(tmp_path / "other")},
+        env={
+            **serve.env,
+            "MSK_TRIAGE_DATA_DIR": str(tmp_path / "other"),
+            "MSK_TRIAGE_LISTENER_PROCESSES": processes,
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -176,8 +181,6 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path, serve: Serve) -> None:
 def test_bad_settings_stop_start_up_with_a_message(
     tmp_path: Path, env: dict[str, str], named: str
 ) -> None:
-    import os
-    import subprocess
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MSK_TRIAGE_")}
     result = subprocess.run(
@@ -196,3 +199,113 @@ def test_bad_settings_stop_start_up_with_a_message(
     assert result.returncode != 0
     assert named in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# several listener processes (MSK_TRIAGE_LISTENER_PROCESSES) --------------------------
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            found.update(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_serve_replaces_a_listener_process_that_was_killed(tmp_path: Path) -> None:
+    server = Serve(tmp_path / "data", tmp_path / "serve.log", MSK_TRIAGE_LISTENER_PROCESSES="2")
+    server.start()
+    try:
+        assert server.proc is not None
+        children = _children(server.proc.pid)
+        assert len(children) == 2
+        victim = min(children)
+        os.kill(victim, signal.SIGKILL)
+        _wait(lambda: victim not in _children(server.proc.pid))  # type: ignore[union-attr]
+        _wait(lambda: "is ready" in server.log.read_text())
+        assert len(_children(server.proc.pid)) == 2
+        sent = _corpus(tmp_path / "in", compressed=False)
+        result = run_dcmtk("storescu", server.port, ["--required", *map(str, sent.values())])
+        assert result.returncode == 0, result.stderr
+        log = server.log.read_text()
+        assert f"(pid {victim}) was killed by SIGKILL" in log
+    finally:
+        assert server.stop() == 0
+    _check_archived(server, sent)
+
+
+def test_sigterm_drains_every_listener_process(tmp_path: Path) -> None:
+    server = Serve(tmp_path / "data", tmp_path / "serve.log", MSK_TRIAGE_LISTENER_PROCESSES="2")
+    server.start()
+    sent: dict[str, Path] = {}
+    senders = []
+    for n in range(2):
+        for i in range(100):
+            ds = make_dataset()
+            sent[str(ds.SOPInstanceUID)] = write(ds, tmp_path / f"in{n}" / f"{i}.dcm")
+        senders.append(
+            subprocess.Popen(
+                ["storescu", "-v", "--required", "-aet", "DCMTKSCU", "-aec", AE_TITLE,
+                 "127.0.0.1", str(server.port), "--scan-directories", str(tmp_path / f"in{n}")],
+                env=dcmtk_env(nodelay=True),
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )  # fmt: skip
+    for sender in senders:  # both associations are up and storing
+        assert sender.stderr is not None
+        for line in sender.stderr:
+            if "Received Store Response" in line:
+                break
+    assert server.proc is not None
+    assert sorted(s.count for s in _busy_listeners(server)) == [1, 1]
+    server.proc.terminate()
+    rests = [s.stderr.read() for s in senders if s.stderr is not None]
+    assert [s.wait(60) for s in senders] == [0, 0], rests
+    assert server.proc.wait(30) == 0
+    server.proc = None
+    _check_archived(server, sent)
+
+
+class _Busy:
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+
+def _busy_listeners(server: Serve) -> list[_Busy]:
+    """The associations each listener process of ``server`` has open (from /proc)."""
+    assert server.proc is not None
+    busy = []
+    for child in _children(server.proc.pid):
+        sockets = 0
+        for fd in Path(f"/proc/{child}/fd").iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if os.readlink(fd).startswith("socket:"):
+                    sockets += 1
+        busy.append(_Busy(sockets - 1))  # less its channel to the parent
+    return busy
+
+
+def test_a_killed_serve_takes_its_listener_processes_with_it(tmp_path: Path) -> None:
+    server = Serve(tmp_path / "data", tmp_path / "serve.log", MSK_TRIAGE_LISTENER_PROCESSES="2")
+    server.start()
+    assert server.proc is not None
+    children = _children(server.proc.pid)
+    assert len(children) == 2
+    server.kill()
+    _wait(lambda: not any(_alive(pid) for pid in children), timeout=10)
+    server.start()  # and the port is free for the next one at once
+    assert server.stop() == 0
