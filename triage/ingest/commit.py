@@ -315,10 +315,13 @@ class Committer:
 
     def _remember(self, header: InstanceHeader, study_id: int, series_id: int) -> None:
         """Cache a committed series' ids: they never change (rows are never deleted)."""
+        uid = header.series.series_instance_uid
         with self._series_lock:
+            if uid in self._series:
+                return  # known: the ids never change
             if len(self._series) >= _CACHE_LIMIT:
                 self._series.clear()
-            self._series[header.series.series_instance_uid] = (series_id, study_id)
+            self._series[uid] = (series_id, study_id)
 
     def _committed(self, p: Pending) -> bool | None:
         """Whether the object's row exists; None when the database cannot tell now."""

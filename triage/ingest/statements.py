@@ -98,7 +98,9 @@ class _Prepared:
             value = params.get(name)
             if value is not None:
                 params[name] = process(value)
-        bound: Any = params if self._order is None else tuple(params[n] for n in self._order)
+        # A list, not a tuple: freed tuples are kept on CPython's free lists (thousands
+        # of them per size), which looks like memory growing with the number of objects.
+        bound: Any = params if self._order is None else [params[n] for n in self._order]
         fairy = conn.connection
         dialect = conn.dialect
         cursor = fairy.dbapi_connection.cursor()  # type: ignore[union-attr]
