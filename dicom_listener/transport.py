@@ -108,6 +108,32 @@ class ListenerAssociation(Association):
         super()._bind_defaults()
         _drop_standard_logging(self)
 
+    def _abort_blocking(self, block: bool = True) -> None:
+        """Requests are served in the reader (DUL) thread (``receive.py``), where
+        pynetdicom aborts for a request it cannot serve (a context it did not accept, an
+        exception in the service class). A blocking abort there would wait for that very
+        thread to stop, forever; there it only queues the A-ABORT, and the association's
+        own thread finishes the abort (``_run_reactor``)."""
+        if block and threading.current_thread() is self.dul:
+            block = False
+        super()._abort_blocking(block)
+
+    def kill(self) -> None:
+        if threading.current_thread() is self.dul:
+            # The reader cannot wait for itself to stop: it stops once this returns.
+            self._reactor_checkpoint.set()
+            self._kill = True
+            self.is_established = False
+            self.dul.kill_dul()
+            return
+        super().kill()
+
+    def _finish_abort(self) -> None:
+        # What a blocking abort does after queueing the A-ABORT.
+        self.kill()
+        with contextlib.suppress(Exception):
+            self.dul.socket._shutdown_socket()  # type: ignore[union-attr]
+
     def _run_reactor(self) -> None:
         """pynetdicom's acceptor loop (3.0.4) without its 1 ms sleep before each look
         for a request: ``get_msg`` waits for one instead (``receive.py``), so the next
@@ -123,6 +149,10 @@ class ListenerAssociation(Association):
             context_id, msg = self.dimse.get_msg(block=False)
             if msg and context_id is not None:
                 self._serve_request(msg, context_id)
+
+            if self._sent_abort:
+                self._finish_abort()
+                return
 
             if self.is_established and self.acse.is_release_requested():
                 self.acse.send_release(is_response=True)

@@ -12,8 +12,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
+import threading
+import time
+import traceback
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -35,6 +40,38 @@ BACKENDS = [
 
 
 T0 = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)
+
+# How long, after the last test, threads a test left behind get to end.
+_LINGER_SECONDS = 15.0
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Fail, naming them, when threads a test started outlive the session.
+
+    The interpreter waits for every non-daemon thread at exit: one stuck thread (a
+    listener that cannot stop, say) would otherwise hang the run silently until CI
+    gives up on it."""
+    deadline = time.monotonic() + _LINGER_SECONDS
+    while True:
+        stuck = [
+            t
+            for t in threading.enumerate()
+            if t is not threading.main_thread() and not t.daemon and t.is_alive()
+        ]
+        if not stuck or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if not stuck:
+        return
+    frames = sys._current_frames()
+    out = sys.__stderr__ or sys.stderr
+    out.write(f"\n{len(stuck)} thread(s) still running after the tests ended:\n")
+    for t in stuck:
+        frame = frames.get(t.ident or 0)
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+        out.write(f"--- {t.name}\n{stack}")
+    out.flush()
+    os._exit(3)
 
 
 class Clock:

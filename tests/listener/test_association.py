@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydicom.uid import (
     JPEG2000,
+    UID,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     JPEGBaseline8Bit,
@@ -165,3 +166,30 @@ def test_policy_warnings_name_the_open_door(tmp_path: Path) -> None:
     assert any("TLS is off" in w for w in warnings)
     restricted = build_policy(make_settings(tmp_path, allowed_calling_aets="PACS")).warnings
     assert not any("ANY calling AE" in w for w in restricted)
+
+
+def test_a_request_on_a_rejected_context_aborts_without_hanging(
+    tmp_path: Path, start_listener: StartListener
+) -> None:
+    # Requests are served in the reader thread: pynetdicom's abort for a context it did
+    # not accept used to wait there for that very thread to stop, forever.
+    ct_image = UID("1.2.840.10008.5.1.4.1.1.2")  # not a class we accept
+    listener = start_listener(ingest=RecordingIngest())
+    assoc = associate(
+        listener, [(BASIC_TEXT_SR, [ExplicitVRLittleEndian]), (ct_image, [ExplicitVRLittleEndian])]
+    )
+    assert assoc.is_established
+    (forged,) = assoc.rejected_contexts
+    forged.result = 0x00  # the sender pretends it was accepted
+    forged.transfer_syntax = [ExplicitVRLittleEndian]
+    assoc._accepted_cx[forged.context_id] = forged  # type: ignore[index]
+    ds = make_dataset(BASIC_TEXT_SR)
+    ds.SOPClassUID = ct_image
+    ds.file_meta.MediaStorageSOPClassUID = ct_image
+    assoc.send_c_store(write(ds, tmp_path / "ct.dcm"))
+    deadline = time.monotonic() + 10
+    while assoc.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert assoc.is_aborted
+    assert listener.stop(timeout=10)  # every association of the listener has ended
+    assert not [t for t in threading.enumerate() if "run_reactor" in t.name]
