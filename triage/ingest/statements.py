@@ -188,19 +188,15 @@ def touch_study(
 ) -> None:
     """As ``index.record_content_change``, for ``instances`` objects of the study at once
     (its content revision moves on by that many)."""
-    params: dict[str, Any] = {
-        "p_id": study_id,
-        "p_now": now,
-        "p_due": stable_due_at,
-        "p_delta": instance_delta,
-        "p_revisions": instances,
-    }
-    if attributes is None:
-        mode = "bare"
-    else:
-        mode = "correct" if correct else "fill"
-        for name in index._DESCRIPTIVE:
-            params[f"p_{name}"] = getattr(attributes, name)
+    mode, params = index.touch_parameters(
+        study_id=study_id,
+        now=now,
+        stable_due_at=stable_due_at,
+        instance_delta=instance_delta,
+        attributes=attributes,
+        correct=correct,
+    )
+    params["p_revisions"] = instances
     cursor = _get(conn, f"touch {mode}").run(conn, params)
     try:
         row = cursor.fetchone()

@@ -257,6 +257,29 @@ def supersede_revisions(conn: Connection, *, sop_instance_uid: str, below: int) 
     conn.execute(_SUPERSEDE, {"p_sop": sop_instance_uid, "p_below": below})
 
 
+def touch_parameters(
+    *,
+    study_id: int,
+    now: datetime,
+    stable_due_at: datetime,
+    instance_delta: int,
+    attributes: StudyAttributes | None,
+    correct: bool,
+) -> tuple[str, dict[str, Any]]:
+    """The mode (``bare``, ``fill``, ``correct``) and parameters of a study's touch."""
+    params: dict[str, Any] = {
+        "p_id": study_id,
+        "p_now": now,
+        "p_due": stable_due_at,
+        "p_delta": instance_delta,
+    }
+    if attributes is None:
+        return "bare", params
+    for name in _DESCRIPTIVE:
+        params[f"p_{name}"] = getattr(attributes, name)
+    return ("correct" if correct else "fill"), params
+
+
 def record_content_change(
     conn: Connection,
     *,
@@ -274,18 +297,14 @@ def record_content_change(
     ``attributes`` fill in what the study lacks; with ``correct`` (a revision) their
     non-empty values replace the stored ones.
     """
-    params: dict[str, Any] = {
-        "p_id": study_id,
-        "p_now": now,
-        "p_due": stable_due_at,
-        "p_delta": instance_delta,
-    }
-    if attributes is None:
-        mode = "bare"
-    else:
-        mode = "correct" if correct else "fill"
-        for name in _DESCRIPTIVE:
-            params[f"p_{name}"] = getattr(attributes, name)
+    mode, params = touch_parameters(
+        study_id=study_id,
+        now=now,
+        stable_due_at=stable_due_at,
+        instance_delta=instance_delta,
+        attributes=attributes,
+        correct=correct,
+    )
     row = conn.execute(_TOUCH[mode], params).one()
     # The row is locked by the update above, so this read-modify-write is safe.
     extra: dict[str, Any] = {}
