@@ -245,11 +245,8 @@ def test_a_listener_process_that_exits_at_start_is_reported(settings: Settings) 
 def test_tls_is_handled_in_the_listener_processes(
     tmp_path: Path, engine: Engine, start_pool: StartPool
 ) -> None:
-    import shutil
     import ssl
 
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl CLI")
     from .test_tls import _self_signed
 
     cert, key = _self_signed(tmp_path, "server")

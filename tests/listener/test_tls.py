@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
 import subprocess
@@ -18,11 +17,8 @@ from dicom_listener.policy import ListenerConfigError, tls_context
 from .conftest import RecordingIngest, StartListener, associate, make_settings
 from .factory import BASIC_TEXT_SR, make_dataset, write
 
-# The certificates come from the openssl CLI (a subprocess): integration.
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI"),
-]
+# The certificates come from the openssl CLI (a subprocess; scripts/test installs it).
+pytestmark = pytest.mark.integration
 
 ECHO = [(VERIFICATION, [ExplicitVRLittleEndian])]
 

@@ -11,17 +11,11 @@ from __future__ import annotations
 import click
 
 from triage.cli.context import CliContext, pass_cli
-from triage.cli.serve_cmd import DEFAULT_GRACE_SECONDS, run_service
+from triage.cli.serve_cmd import grace_option, run_service
 
 
 @click.command("listener")
-@click.option(
-    "--grace",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_GRACE_SECONDS,
-    show_default=True,
-    help="Seconds running associations get to finish after SIGTERM/SIGINT.",
-)
+@grace_option
 @pass_cli
 def listener(cli: CliContext, grace: float) -> None:
     """Receive studies (DICOM listener) until stopped; no triage, no scheduled jobs."""

@@ -210,14 +210,17 @@ def _safe_url(settings: Settings) -> str:
     return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
-@click.command()
-@click.option(
+grace_option = click.option(
     "--grace",
     type=click.FloatRange(min=0),
     default=DEFAULT_GRACE_SECONDS,
     show_default=True,
     help="Seconds running associations get to finish after SIGTERM/SIGINT.",
 )
+
+
+@click.command()
+@grace_option
 @pass_cli
 def serve(cli: CliContext, grace: float) -> None:
     """Receive studies (DICOM listener) and run the scheduled jobs until stopped."""
